@@ -1,0 +1,168 @@
+#include "data/dataset.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "data/error.hpp"
+#include "data/hdf5_io.hpp"
+
+namespace trd {
+namespace {
+
+H5::Group open_group(const H5::Group& parent, const std::string& name, const std::string& path,
+                     const std::string& where) {
+  if (!parent.nameExists(name)) throw InputError(path + ": missing group '" + where + "'");
+  return parent.openGroup(name);
+}
+
+InteractionTable read_split(const H5::Group& splits, int split, const std::string& path,
+                            int32_t n_users, int32_t n_items) {
+  const std::string where = std::string("/splits/") + kSplitNames[split];
+  H5::Group group = open_group(splits, kSplitNames[split], path, where);
+  InteractionTable table;
+  table.user = hdf5::read_array<int32_t>(group, "user", 1, path);
+  table.item = hdf5::read_array<int32_t>(group, "item", 1, path);
+  table.rating = hdf5::read_array<float>(group, "rating", 1, path);
+  table.timestamp = hdf5::read_array<int64_t>(group, "timestamp", 1, path);
+  const std::size_t n = table.user.size();
+  if (table.item.size() != n || table.rating.size() != n || table.timestamp.size() != n) {
+    throw InputError(path + ": " + where + " has columns of different lengths (user " +
+                     std::to_string(n) + ", item " + std::to_string(table.item.size()) +
+                     ", rating " + std::to_string(table.rating.size()) + ", timestamp " +
+                     std::to_string(table.timestamp.size()) + ")");
+  }
+  auto check_ids = [&](const std::vector<int32_t>& ids, int32_t limit, const char* column) {
+    for (std::size_t row = 0; row < ids.size(); ++row) {
+      if (ids[row] < 0 || ids[row] >= limit) {
+        throw InputError(path + ": " + where + "/" + column + "[" + std::to_string(row) +
+                         "] = " + std::to_string(ids[row]) + " is outside [0, " +
+                         std::to_string(limit) + ")");
+      }
+    }
+  };
+  check_ids(table.user, n_users, "user");
+  check_ids(table.item, n_items, "item");
+  for (std::size_t row = 0; row < n; ++row) {
+    if (!std::isfinite(table.rating[row])) {
+      throw InputError(path + ": " + where + "/rating[" + std::to_string(row) + "] is not finite");
+    }
+  }
+  return table;
+}
+
+}  // namespace
+
+std::size_t Dataset::n_interactions() const {
+  std::size_t n = 0;
+  for (const InteractionTable& split : splits) n += split.size();
+  return n;
+}
+
+Dataset make_dataset(Interactions interactions, DatasetProvenance provenance) {
+  Dataset dataset;
+  dataset.splits = split_interactions(interactions.table, interactions.n_users(),
+                                      provenance.split_rule, provenance.ratios);
+  dataset.users = std::move(interactions.users);
+  dataset.items = std::move(interactions.items);
+  dataset.provenance = std::move(provenance);
+  return dataset;
+}
+
+void write_dataset(const Dataset& dataset, const std::string& path) {
+  hdf5::write_atomically(path, [&](H5::H5File& file) {
+    const DatasetProvenance& p = dataset.provenance;
+    hdf5::write_attribute(file, "format", std::string(kDatasetFormat));
+    hdf5::write_attribute(file, "version", kDatasetVersion);
+    hdf5::write_attribute(file, "dataset", p.name);
+    hdf5::write_attribute(file, "source", p.source);
+    hdf5::write_attribute(file, "source_crc32", p.source_crc32);
+    hdf5::write_attribute(file, "filter", p.filter);
+    hdf5::write_attribute(file, "min_rating", p.min_rating);
+    hdf5::write_attribute(file, "split_rule", split_rule_name(p.split_rule));
+    hdf5::write_attribute(file, "split_ratios",
+                          std::vector<double>(p.ratios.begin(), p.ratios.end()));
+    hdf5::write_attribute(file, "seed", p.seed);
+    hdf5::write_attribute(file, "n_users", static_cast<int64_t>(dataset.n_users()));
+    hdf5::write_attribute(file, "n_items", static_cast<int64_t>(dataset.n_items()));
+    H5::Group users = file.createGroup("users");
+    hdf5::write_raw_ids(users, "raw_id", dataset.users);
+    H5::Group items = file.createGroup("items");
+    hdf5::write_raw_ids(items, "raw_id", dataset.items);
+    H5::Group splits = file.createGroup("splits");
+    for (int s = 0; s < kNumSplits; ++s) {
+      H5::Group group = splits.createGroup(kSplitNames[s]);
+      const InteractionTable& table = dataset.splits[s];
+      hdf5::write_array(group, "user", table.user);
+      hdf5::write_array(group, "item", table.item);
+      hdf5::write_array(group, "rating", table.rating);
+      hdf5::write_array(group, "timestamp", table.timestamp);
+    }
+  });
+}
+
+std::string read_file_format(const std::string& path) {
+  H5::H5File file = hdf5::open_for_reading(path);
+  try {
+    if (!hdf5::has_attribute(file, "format")) {
+      throw InputError(path + ": not a trd file (HDF5 without a 'format' attribute)");
+    }
+    return hdf5::read_string_attribute(file, "format", path);
+  } catch (const H5::Exception& error) {
+    throw InputError(path + ": unreadable HDF5 content (corrupted?): " + error.getDetailMsg());
+  }
+}
+
+Dataset read_dataset(const std::string& path) {
+  const std::string format = read_file_format(path);
+  H5::H5File file = hdf5::open_for_reading(path);
+  try {
+    if (format != kDatasetFormat) {
+      throw InputError(path + ": format is '" + format + "', expected '" + kDatasetFormat + "'");
+    }
+    const int64_t version = hdf5::read_int_attribute(file, "version", path);
+    if (version != kDatasetVersion) {
+      throw InputError(path + ": " + kDatasetFormat + " version " + std::to_string(version) +
+                       " is not supported (this trd reads version " +
+                       std::to_string(kDatasetVersion) + ")");
+    }
+    Dataset dataset;
+    DatasetProvenance& p = dataset.provenance;
+    p.name = hdf5::read_string_attribute(file, "dataset", path);
+    p.source = hdf5::read_string_attribute(file, "source", path);
+    p.source_crc32 = hdf5::read_string_attribute(file, "source_crc32", path);
+    p.filter = hdf5::read_string_attribute(file, "filter", path);
+    p.min_rating = hdf5::read_double_attribute(file, "min_rating", path);
+    try {
+      p.split_rule = parse_split_rule(hdf5::read_string_attribute(file, "split_rule", path));
+    } catch (const InputError& error) {
+      throw InputError(path + ": attribute 'split_rule': " + error.what());
+    }
+    const std::vector<double> ratios =
+        hdf5::read_double_array_attribute(file, "split_ratios", path);
+    if (ratios.size() != kNumSplits) {
+      throw InputError(path + ": attribute 'split_ratios' must hold 4 numbers");
+    }
+    std::copy(ratios.begin(), ratios.end(), p.ratios.begin());
+    p.seed = hdf5::read_int_attribute(file, "seed", path);
+
+    dataset.users = hdf5::read_raw_ids(open_group(file, "users", path, "/users"), "raw_id", path);
+    dataset.items = hdf5::read_raw_ids(open_group(file, "items", path, "/items"), "raw_id", path);
+    const int64_t n_users = hdf5::read_int_attribute(file, "n_users", path);
+    const int64_t n_items = hdf5::read_int_attribute(file, "n_items", path);
+    if (n_users != dataset.n_users() || n_items != dataset.n_items()) {
+      throw InputError(path + ": attributes say " + std::to_string(n_users) + " users and " +
+                       std::to_string(n_items) + " items, but /users/raw_id has " +
+                       std::to_string(dataset.n_users()) + " and /items/raw_id has " +
+                       std::to_string(dataset.n_items()));
+    }
+    H5::Group splits = open_group(file, "splits", path, "/splits");
+    for (int s = 0; s < kNumSplits; ++s) {
+      dataset.splits[s] = read_split(splits, s, path, dataset.n_users(), dataset.n_items());
+    }
+    return dataset;
+  } catch (const H5::Exception& error) {
+    throw InputError(path + ": unreadable HDF5 content (corrupted?): " + error.getDetailMsg());
+  }
+}
+
+}  // namespace trd

@@ -1,0 +1,181 @@
+#include "data/hdf5_io.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+namespace trd::hdf5 {
+namespace {
+
+H5::StrType utf8_string_type() {
+  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  type.setCset(H5T_CSET_UTF8);
+  return type;
+}
+
+H5::Attribute open_attribute(const H5::H5Object& object, const std::string& name,
+                             const std::string& path, H5T_class_t expected_class,
+                             const char* expected) {
+  if (!object.attrExists(name)) {
+    throw InputError(path + ": missing attribute '" + name + "' (" + expected + ")");
+  }
+  H5::Attribute attribute = object.openAttribute(name);
+  if (attribute.getTypeClass() != expected_class) {
+    throw InputError(path + ": attribute '" + name + "' is not " + expected);
+  }
+  return attribute;
+}
+
+// HDF5's C++ API prints its error stack before throwing; trd reports errors
+// itself, once, so the stack printing is switched off for the whole process.
+const bool kQuietHdf5 = [] {
+  H5::Exception::dontPrint();
+  return true;
+}();
+
+}  // namespace
+
+void write_atomically(const std::string& path, const std::function<void(H5::H5File&)>& fill) {
+  (void)kQuietHdf5;
+  const std::filesystem::path final_path(path);
+  if (final_path.has_parent_path() && !std::filesystem::is_directory(final_path.parent_path())) {
+    throw InputError(path + ": folder " + final_path.parent_path().string() + " does not exist");
+  }
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  try {
+    {
+      H5::H5File file(temporary, H5F_ACC_TRUNC);
+      fill(file);
+      file.flush(H5F_SCOPE_GLOBAL);
+    }
+    std::filesystem::rename(temporary, final_path);
+  } catch (const H5::Exception& error) {
+    std::remove(temporary.c_str());
+    throw std::runtime_error(path + ": cannot write HDF5 file: " + error.getDetailMsg());
+  } catch (...) {
+    std::remove(temporary.c_str());
+    throw;
+  }
+}
+
+H5::H5File open_for_reading(const std::string& path) {
+  (void)kQuietHdf5;
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) throw InputError(path + ": no such file");
+  try {
+    if (!H5::H5File::isHdf5(path)) throw InputError(path + ": not an HDF5 file");
+    return H5::H5File(path, H5F_ACC_RDONLY);
+  } catch (const H5::Exception& h5_error) {
+    throw InputError(path + ": cannot be opened as HDF5 (corrupted?): " + h5_error.getDetailMsg());
+  }
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name, const std::string& value) {
+  const H5::StrType type = utf8_string_type();
+  object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR)).write(type, value);
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name, int64_t value) {
+  object.createAttribute(name, H5::PredType::STD_I64LE, H5::DataSpace(H5S_SCALAR))
+      .write(H5::PredType::NATIVE_INT64, &value);
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name, double value) {
+  object.createAttribute(name, H5::PredType::IEEE_F64LE, H5::DataSpace(H5S_SCALAR))
+      .write(H5::PredType::NATIVE_DOUBLE, &value);
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name,
+                     const std::vector<double>& values) {
+  const hsize_t dims[1] = {values.size()};
+  object.createAttribute(name, H5::PredType::IEEE_F64LE, H5::DataSpace(1, dims))
+      .write(H5::PredType::NATIVE_DOUBLE, values.data());
+}
+
+bool has_attribute(const H5::H5Object& object, const std::string& name) {
+  return object.attrExists(name);
+}
+
+std::string read_string_attribute(const H5::H5Object& object, const std::string& name,
+                                  const std::string& path) {
+  H5::Attribute attribute = open_attribute(object, name, path, H5T_STRING, "a string");
+  std::string value;
+  attribute.read(attribute.getStrType(), value);
+  // Fixed-length strings written by other tools may carry NUL padding.
+  value.erase(value.find_last_not_of('\0') + 1);
+  return value;
+}
+
+int64_t read_int_attribute(const H5::H5Object& object, const std::string& name,
+                           const std::string& path) {
+  H5::Attribute attribute = open_attribute(object, name, path, H5T_INTEGER, "an integer");
+  if (attribute.getSpace().getSimpleExtentNpoints() != 1) {
+    throw InputError(path + ": attribute '" + name + "' is not a single integer");
+  }
+  int64_t value = 0;
+  attribute.read(H5::PredType::NATIVE_INT64, &value);
+  return value;
+}
+
+double read_double_attribute(const H5::H5Object& object, const std::string& name,
+                             const std::string& path) {
+  H5::Attribute attribute = open_attribute(object, name, path, H5T_FLOAT, "a number");
+  if (attribute.getSpace().getSimpleExtentNpoints() != 1) {
+    throw InputError(path + ": attribute '" + name + "' is not a single number");
+  }
+  double value = 0;
+  attribute.read(H5::PredType::NATIVE_DOUBLE, &value);
+  return value;
+}
+
+std::vector<double> read_double_array_attribute(const H5::H5Object& object, const std::string& name,
+                                                const std::string& path) {
+  H5::Attribute attribute = open_attribute(object, name, path, H5T_FLOAT, "an array of numbers");
+  std::vector<double> values(
+      static_cast<std::size_t>(attribute.getSpace().getSimpleExtentNpoints()));
+  if (!values.empty()) attribute.read(H5::PredType::NATIVE_DOUBLE, values.data());
+  return values;
+}
+
+void write_raw_ids(H5::Group& group, const std::string& name, const RawIds& ids) {
+  if (ids.is_integer()) {
+    write_array(group, name, ids.integers);
+    return;
+  }
+  std::vector<const char*> pointers;
+  pointers.reserve(ids.strings.size());
+  for (const std::string& s : ids.strings) pointers.push_back(s.c_str());
+  const hsize_t dims[1] = {pointers.size()};
+  const H5::StrType type = utf8_string_type();
+  H5::DataSet dataset = group.createDataSet(name, type, H5::DataSpace(1, dims));
+  if (!pointers.empty()) dataset.write(pointers.data(), type);
+}
+
+RawIds read_raw_ids(const H5::Group& group, const std::string& name, const std::string& path) {
+  if (!group.nameExists(name)) throw InputError(path + ": missing dataset '" + name + "'");
+  RawIds ids;
+  H5::DataSet dataset = group.openDataSet(name);
+  if (dataset.getTypeClass() == H5T_INTEGER) {
+    ids.integers = read_array<int64_t>(group, name, /*rank=*/1, path);
+    return ids;
+  }
+  if (dataset.getTypeClass() != H5T_STRING || !dataset.getStrType().isVariableStr()) {
+    throw InputError(path + ": dataset '" + name +
+                     "' must hold int64 or variable-length UTF-8 strings");
+  }
+  H5::DataSpace space = dataset.getSpace();
+  if (space.getSimpleExtentNdims() != 1) {
+    throw InputError(path + ": dataset '" + name + "' must be one-dimensional");
+  }
+  std::vector<char*> pointers(static_cast<std::size_t>(space.getSimpleExtentNpoints()));
+  if (pointers.empty()) return ids;
+  const H5::StrType type = utf8_string_type();
+  dataset.read(pointers.data(), type);
+  ids.strings.reserve(pointers.size());
+  for (char* p : pointers) ids.strings.emplace_back(p == nullptr ? "" : p);
+  H5::DataSet::vlenReclaim(pointers.data(), type, space);
+  return ids;
+}
+
+}  // namespace trd::hdf5
