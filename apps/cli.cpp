@@ -1,0 +1,104 @@
+#include "apps/cli.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "data/error.hpp"
+
+namespace trd::cli {
+
+std::optional<po::variables_map> parse(const std::string& command, const std::string& usage,
+                                       const po::options_description& specific,
+                                       const std::vector<std::string>& args,
+                                       const po::positional_options_description& positional) {
+  po::options_description common("Common options");
+  common.add_options()("help,h", "print this help and exit")(
+      "config", po::value<std::string>()->value_name("FILE"),
+      "read options from an INI file (key = value, keys as the long flags); "
+      "the command line wins")("json", po::bool_switch(),
+                               "print the figures as one JSON object on the last line of stdout");
+  po::options_description all;
+  all.add(specific).add(common);
+
+  po::variables_map values;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
+  if (values.count("help")) {
+    std::cout << "Usage: trd " << command << " " << usage << "\n\n" << all << "\n";
+    return std::nullopt;
+  }
+  if (values.count("config")) {
+    const std::string path = values["config"].as<std::string>();
+    std::ifstream config(path);
+    if (!config) throw InputError(path + ": cannot open config file");
+    try {
+      po::store(po::parse_config_file(config, all), values);
+    } catch (const po::error& error) {
+      throw InputError(path + ": " + error.what());
+    }
+  }
+  po::notify(values);
+  return values;
+}
+
+int guarded(const std::string& command, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const InputError& error) {
+    std::cerr << "trd " << command << ": error: " << error.what() << "\n";
+    return kExitBadInput;
+  } catch (const po::error& error) {
+    std::cerr << "trd " << command << ": error: " << error.what() << " (see trd " << command
+              << " --help)\n";
+    return kExitBadInput;
+  } catch (const std::exception& error) {
+    std::cerr << "trd " << command << ": internal error: " << error.what() << "\n";
+    return kExitInternalError;
+  }
+}
+
+void print_json(const nlohmann::json& figures) { std::cout << figures.dump() << std::endl; }
+
+std::vector<std::string> data_dirs(const std::string& data_dir_flag) {
+  std::vector<std::string> dirs;
+  if (!data_dir_flag.empty()) dirs.push_back(data_dir_flag);
+  if (const char* from_env = std::getenv("TRD_DATA_DIR"); from_env != nullptr && *from_env) {
+    dirs.emplace_back(from_env);
+  }
+  dirs.emplace_back("datasets");
+  dirs.emplace_back("../shared/datasets");
+  return dirs;
+}
+
+std::optional<std::string> find_in_data_dirs(const std::string& relative,
+                                             const std::string& data_dir_flag) {
+  for (const std::string& dir : data_dirs(data_dir_flag)) {
+    const std::filesystem::path candidate = std::filesystem::path(dir) / relative;
+    std::error_code error;
+    if (std::filesystem::is_regular_file(candidate, error)) return candidate.string();
+  }
+  return std::nullopt;
+}
+
+double now_seconds() {
+  using Clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
+std::string machine_description() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  std::string model = "unknown CPU";
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  return model + " (" + std::to_string(std::thread::hardware_concurrency()) + " cores)";
+}
+
+}  // namespace trd::cli

@@ -1,0 +1,57 @@
+#pragma once
+
+// What every `trd` subcommand shares: option parsing with --help, --config and
+// --json, the exit-code contract, and data-folder lookup.
+
+#include <boost/program_options.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace trd::cli {
+
+namespace po = boost::program_options;
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInternalError = 1;
+inline constexpr int kExitBadInput = 2;
+
+/// One subcommand: its name, a one-line summary, and its entry point.
+struct Command {
+  const char* name;
+  const char* summary;
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+/// Options every subcommand takes (--help, --config, --json) plus `specific`.
+/// Returns nullopt after printing help. Values given on the command line win
+/// over those in the --config INI file. Throws po::error on bad flags.
+std::optional<po::variables_map> parse(const std::string& command, const std::string& usage,
+                                       const po::options_description& specific,
+                                       const std::vector<std::string>& args,
+                                       const po::positional_options_description& positional = {});
+
+/// Runs `body`, turning errors into the exit-code contract: InputError and bad
+/// flags -> one line on stderr and exit 2; anything else -> exit 1.
+int guarded(const std::string& command, const std::function<int()>& body);
+
+/// Prints `figures` as one JSON object on the last line of stdout.
+void print_json(const nlohmann::json& figures);
+
+/// Folders searched for datasets, in order: --data-dir, $TRD_DATA_DIR,
+/// ./datasets, ../shared/datasets.
+std::vector<std::string> data_dirs(const std::string& data_dir_flag);
+
+/// The first `relative` path that exists under data_dirs(), or nullopt.
+std::optional<std::string> find_in_data_dirs(const std::string& relative,
+                                             const std::string& data_dir_flag);
+
+/// Seconds since an arbitrary epoch, for timings.
+double now_seconds();
+
+/// "Intel(R) ... (2 cores)": the machine a timing was taken on.
+std::string machine_description();
+
+}  // namespace trd::cli

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace trd::cli {
+
+int run_data(const std::vector<std::string>& args);
+int run_inspect(const std::vector<std::string>& args);
+int run_bench(const std::vector<std::string>& args);
+
+}  // namespace trd::cli

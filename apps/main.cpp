@@ -1,0 +1,52 @@
+// The `trd` command: dispatches to one subcommand per stage of the pipeline.
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "apps/cli.hpp"
+#include "apps/commands.hpp"
+
+namespace {
+
+const std::vector<trd::cli::Command>& commands() {
+  static const std::vector<trd::cli::Command> kCommands = {
+      {"data", "load, filter and split a dataset into dataset.h5", trd::cli::run_data},
+      {"inspect", "validate and summarise any trd HDF5 file", trd::cli::run_inspect},
+      {"bench", "measure speed: trd bench data", trd::cli::run_bench},
+  };
+  return kCommands;
+}
+
+void print_usage(std::ostream& out) {
+  out << "trd: Top-aware Recommender Distillation with deep reinforcement learning\n\n"
+         "Usage: trd COMMAND [options]   (trd COMMAND --help for its options)\n\n"
+         "Commands:\n";
+  for (const auto& command : commands()) {
+    out << "  " << command.name << std::string(10 - std::string(command.name).size(), ' ')
+        << command.summary << "\n";
+  }
+  out << "\nExit codes: 0 success, 2 bad input, 1 internal error.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return trd::cli::kExitBadInput;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(std::cout);
+    return trd::cli::kExitOk;
+  }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  for (const auto& command : commands()) {
+    if (name == command.name) {
+      return trd::cli::guarded(name, [&] { return command.run(args); });
+    }
+  }
+  std::cerr << "trd: unknown command '" << name << "' (see trd --help)\n";
+  return trd::cli::kExitBadInput;
+}
