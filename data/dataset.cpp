@@ -1,7 +1,10 @@
 #include "data/dataset.hpp"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "data/error.hpp"
 #include "data/hdf5_io.hpp"
@@ -68,6 +71,26 @@ Dataset make_dataset(Interactions interactions, DatasetProvenance provenance) {
   return dataset;
 }
 
+std::string dataset_fingerprint(const Dataset& dataset) {
+  uLong crc = crc32_z(0L, Z_NULL, 0);
+  auto add = [&crc](const auto& values) {
+    crc = crc32_z(crc, reinterpret_cast<const Bytef*>(values.data()),
+                  values.size() * sizeof(values[0]));
+  };
+  for (const RawIds* ids : {&dataset.users, &dataset.items}) {
+    add(ids->integers);
+    for (const std::string& s : ids->strings) add(s);
+  }
+  for (const InteractionTable& split : dataset.splits) {
+    add(split.user);
+    add(split.item);
+    add(split.timestamp);
+  }
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(crc));
+  return hex;
+}
+
 void write_dataset(const Dataset& dataset, const std::string& path) {
   hdf5::write_atomically(path, [&](H5::H5File& file) {
     const DatasetProvenance& p = dataset.provenance;
@@ -84,13 +107,13 @@ void write_dataset(const Dataset& dataset, const std::string& path) {
     hdf5::write_attribute(file, "seed", p.seed);
     hdf5::write_attribute(file, "n_users", static_cast<int64_t>(dataset.n_users()));
     hdf5::write_attribute(file, "n_items", static_cast<int64_t>(dataset.n_items()));
-    H5::Group users = file.createGroup("users");
+    H5::Group users = hdf5::create_group(file, "users");
     hdf5::write_raw_ids(users, "raw_id", dataset.users);
-    H5::Group items = file.createGroup("items");
+    H5::Group items = hdf5::create_group(file, "items");
     hdf5::write_raw_ids(items, "raw_id", dataset.items);
-    H5::Group splits = file.createGroup("splits");
+    H5::Group splits = hdf5::create_group(file, "splits");
     for (int s = 0; s < kNumSplits; ++s) {
-      H5::Group group = splits.createGroup(kSplitNames[s]);
+      H5::Group group = hdf5::create_group(splits, kSplitNames[s]);
       const InteractionTable& table = dataset.splits[s];
       hdf5::write_array(group, "user", table.user);
       hdf5::write_array(group, "item", table.item);

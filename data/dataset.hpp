@@ -39,6 +39,10 @@ inline constexpr int64_t kDatasetVersion = 1;
 /// Splits `interactions` (already filtered, with dense ids) into a Dataset.
 Dataset make_dataset(Interactions interactions, DatasetProvenance provenance);
 
+/// 8 hex digits identifying the dataset's content (raw ids and splits):
+/// knowledge files carry it so a file fit on another dataset is caught.
+std::string dataset_fingerprint(const Dataset& dataset);
+
 /// Writes `dataset` to `path` atomically (no partial file on failure).
 void write_dataset(const Dataset& dataset, const std::string& path);
 

@@ -71,6 +71,23 @@ H5::H5File open_for_reading(const std::string& path) {
   }
 }
 
+H5::Group create_group(H5::Group& parent, const std::string& name) {
+  // The C++ API of HDF5 1.10 has no group-creation property list class.
+  const hid_t properties = H5Pcreate(H5P_GROUP_CREATE);
+  H5Pset_obj_track_times(properties, false);
+  const hid_t id = H5Gcreate2(parent.getId(), name.c_str(), H5P_DEFAULT, properties, H5P_DEFAULT);
+  H5Pclose(properties);
+  if (id < 0) throw H5::GroupIException("create_group", "cannot create group " + name);
+  return H5::Group(id);
+}
+
+H5::DataSet create_dataset(H5::Group& group, const std::string& name, const H5::DataType& type,
+                           const H5::DataSpace& space) {
+  H5::DSetCreatPropList properties;
+  H5Pset_obj_track_times(properties.getId(), false);
+  return group.createDataSet(name, type, space, properties);
+}
+
 void write_attribute(H5::H5Object& object, const std::string& name, const std::string& value) {
   const H5::StrType type = utf8_string_type();
   object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR)).write(type, value);
@@ -148,7 +165,7 @@ void write_raw_ids(H5::Group& group, const std::string& name, const RawIds& ids)
   for (const std::string& s : ids.strings) pointers.push_back(s.c_str());
   const hsize_t dims[1] = {pointers.size()};
   const H5::StrType type = utf8_string_type();
-  H5::DataSet dataset = group.createDataSet(name, type, H5::DataSpace(1, dims));
+  H5::DataSet dataset = create_dataset(group, name, type, H5::DataSpace(1, dims));
   if (!pointers.empty()) dataset.write(pointers.data(), type);
 }
 

@@ -67,6 +67,12 @@ double read_double_attribute(const H5::H5Object& object, const std::string& name
 std::vector<double> read_double_array_attribute(const H5::H5Object& object, const std::string& name,
                                                 const std::string& path);
 
+/// Creates a group or dataset without modification times, so the same content
+/// always gives a byte-identical file (HDF5 stamps objects by default).
+H5::Group create_group(H5::Group& parent, const std::string& name);
+H5::DataSet create_dataset(H5::Group& group, const std::string& name, const H5::DataType& type,
+                           const H5::DataSpace& space);
+
 /// Writes a 1-D or 2-D (rows x cols) array stored row-major in `values`.
 template <typename T>
 void write_array(H5::Group& group, const std::string& name, const std::vector<T>& values,
@@ -74,7 +80,7 @@ void write_array(H5::Group& group, const std::string& name, const std::vector<T>
   const int rank = cols == 0 ? 1 : 2;
   const hsize_t dims[2] = {cols == 0 ? values.size() : values.size() / cols, cols};
   H5::DataSpace space(rank, dims);
-  H5::DataSet dataset = group.createDataSet(name, Types<T>::file(), space);
+  H5::DataSet dataset = create_dataset(group, name, Types<T>::file(), space);
   if (!values.empty()) dataset.write(values.data(), Types<T>::memory());
 }
 

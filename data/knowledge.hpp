@@ -1,0 +1,47 @@
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace trd {
+
+using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMatrixXi = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// What a teacher hands to a student (DESIGN.md, "Files"): embeddings and a
+/// ranked list of unseen items per user. The exchange format other tools
+/// read and write as knowledge.h5.
+struct Knowledge {
+  std::string teacher;  ///< e.g. "bprmf"
+  std::string dataset;  ///< the dataset's name (ml-100k, ...)
+  std::string dataset_fingerprint;  ///< dataset_fingerprint() of the dataset file it was fit on
+  std::string stage;    ///< rl, valid or test: whose split the lists are for
+  int32_t n_users = 0;
+  int32_t n_items = 0;
+  RowMatrixXf user_embeddings;  ///< [n_users, dim]; empty (0 x 0) for teachers without
+  RowMatrixXf item_embeddings;  ///< [n_items, dim]; empty for teachers without
+  RowMatrixXi ranking_items;    ///< [n_users, L] best first, -1 padded
+  RowMatrixXf ranking_scores;   ///< [n_users, L] teacher scores, non-increasing per row
+  /// Extra named arrays a teacher needs to continue fitting (e.g. network
+  /// weights); optional and opaque to other tools.
+  std::map<std::string, RowMatrixXf> teacher_state;
+
+  int dim() const { return static_cast<int>(item_embeddings.cols()); }
+  bool has_embeddings() const { return item_embeddings.size() > 0; }
+  int list_length() const { return static_cast<int>(ranking_items.cols()); }
+};
+
+inline constexpr const char* kKnowledgeFormat = "trd-knowledge";
+inline constexpr int64_t kKnowledgeVersion = 1;
+
+/// Writes `knowledge` to `path` atomically (no partial file on failure).
+void write_knowledge(const Knowledge& knowledge, const std::string& path);
+
+/// Reads and validates a knowledge file (format, version, shapes, id ranges,
+/// finite values, scores sorted, no repeated item in a list). Throws
+/// InputError naming the file, the dataset path and what was expected.
+Knowledge read_knowledge(const std::string& path);
+
+}  // namespace trd
