@@ -123,31 +123,11 @@ void write_dataset(const Dataset& dataset, const std::string& path) {
   });
 }
 
-std::string read_file_format(const std::string& path) {
-  H5::H5File file = hdf5::open_for_reading(path);
-  try {
-    if (!hdf5::has_attribute(file, "format")) {
-      throw InputError(path + ": not a trd file (HDF5 without a 'format' attribute)");
-    }
-    return hdf5::read_string_attribute(file, "format", path);
-  } catch (const H5::Exception& error) {
-    throw InputError(path + ": unreadable HDF5 content (corrupted?): " + error.getDetailMsg());
-  }
-}
+std::string read_file_format(const std::string& path) { return hdf5::read_format(path); }
 
 Dataset read_dataset(const std::string& path) {
-  const std::string format = read_file_format(path);
-  H5::H5File file = hdf5::open_for_reading(path);
+  H5::H5File file = hdf5::open_trd_file(path, kDatasetFormat, kDatasetVersion);
   try {
-    if (format != kDatasetFormat) {
-      throw InputError(path + ": format is '" + format + "', expected '" + kDatasetFormat + "'");
-    }
-    const int64_t version = hdf5::read_int_attribute(file, "version", path);
-    if (version != kDatasetVersion) {
-      throw InputError(path + ": " + kDatasetFormat + " version " + std::to_string(version) +
-                       " is not supported (this trd reads version " +
-                       std::to_string(kDatasetVersion) + ")");
-    }
     Dataset dataset;
     DatasetProvenance& p = dataset.provenance;
     p.name = hdf5::read_string_attribute(file, "dataset", path);

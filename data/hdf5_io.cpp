@@ -88,6 +88,37 @@ H5::DataSet create_dataset(H5::Group& group, const std::string& name, const H5::
   return group.createDataSet(name, type, space, properties);
 }
 
+std::string read_format(const std::string& path) {
+  H5::H5File file = hdf5::open_for_reading(path);
+  try {
+    if (!hdf5::has_attribute(file, "format")) {
+      throw InputError(path + ": not a trd file (HDF5 without a 'format' attribute)");
+    }
+    return hdf5::read_string_attribute(file, "format", path);
+  } catch (const H5::Exception& error) {
+    throw InputError(path + ": unreadable HDF5 content (corrupted?): " + error.getDetailMsg());
+  }
+}
+
+H5::H5File open_trd_file(const std::string& path, const std::string& format, int64_t version) {
+  const std::string found = read_format(path);
+  if (found != format) {
+    throw InputError(path + ": format is '" + found + "', expected '" + format + "'");
+  }
+  H5::H5File file = hdf5::open_for_reading(path);
+  try {
+    const int64_t found_version = hdf5::read_int_attribute(file, "version", path);
+    if (found_version != version) {
+      throw InputError(path + ": " + format + " version " + std::to_string(found_version) +
+                       " is not supported (this trd reads version " + std::to_string(version) +
+                       ")");
+    }
+  } catch (const H5::Exception& error) {
+    throw InputError(path + ": unreadable HDF5 content (corrupted?): " + error.getDetailMsg());
+  }
+  return file;
+}
+
 void write_attribute(H5::H5Object& object, const std::string& name, const std::string& value) {
   const H5::StrType type = utf8_string_type();
   object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR)).write(type, value);

@@ -50,6 +50,14 @@ void write_atomically(const std::string& path, const std::function<void(H5::H5Fi
 /// Opens an existing HDF5 file read-only; InputError if it is missing or not HDF5.
 H5::H5File open_for_reading(const std::string& path);
 
+/// The 'format' attribute of a trd file; InputError if the file is missing, not
+/// HDF5, or has no such attribute.
+std::string read_format(const std::string& path);
+
+/// Opens a trd file read-only after checking its 'format' attribute and
+/// version; InputError naming the file and what was expected otherwise.
+H5::H5File open_trd_file(const std::string& path, const std::string& format, int64_t version);
+
 void write_attribute(H5::H5Object& object, const std::string& name, const std::string& value);
 void write_attribute(H5::H5Object& object, const std::string& name, int64_t value);
 void write_attribute(H5::H5Object& object, const std::string& name, double value);

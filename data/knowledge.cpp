@@ -155,18 +155,8 @@ void write_knowledge(const Knowledge& knowledge, const std::string& path) {
 }
 
 Knowledge read_knowledge(const std::string& path) {
-  const std::string format = read_file_format(path);
-  if (format != kKnowledgeFormat) {
-    throw InputError(path + ": format is '" + format + "', expected '" + kKnowledgeFormat + "'");
-  }
-  H5::H5File file = hdf5::open_for_reading(path);
+  H5::H5File file = hdf5::open_trd_file(path, kKnowledgeFormat, kKnowledgeVersion);
   try {
-    const int64_t version = hdf5::read_int_attribute(file, "version", path);
-    if (version != kKnowledgeVersion) {
-      throw InputError(path + ": " + kKnowledgeFormat + " version " + std::to_string(version) +
-                       " is not supported (this trd reads version " +
-                       std::to_string(kKnowledgeVersion) + ")");
-    }
     Knowledge k;
     k.teacher = hdf5::read_string_attribute(file, "teacher", path);
     k.dataset = hdf5::read_string_attribute(file, "dataset", path);

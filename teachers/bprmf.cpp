@@ -1,0 +1,165 @@
+#include "teachers/bprmf.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "data/error.hpp"
+
+namespace trd {
+namespace {
+
+// Uniform draws from the engine's bits: the standard distributions differ
+// between standard libraries, and the same seed must give the same factors.
+double unit(std::mt19937_64& engine) { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }
+int32_t below(std::mt19937_64& engine, int32_t n) {
+  return std::min(n - 1, static_cast<int32_t>(unit(engine) * n));
+}
+
+// Which items each user has met, one bit per (user, item): O(1) rejection of
+// sampled negatives.
+class SeenBits {
+ public:
+  SeenBits(const UserItems& seen, int32_t n_items)
+      : words_per_user_((static_cast<int64_t>(n_items) + 63) / 64),
+        bits_(static_cast<std::size_t>(seen.n_users() * words_per_user_), 0) {
+    for (int32_t u = 0; u < seen.n_users(); ++u) {
+      for (const int32_t* it = seen.begin(u); it != seen.end(u); ++it) {
+        bits_[u * words_per_user_ + *it / 64] |= uint64_t{1} << (*it % 64);
+      }
+    }
+  }
+  bool contains(int32_t user, int32_t item) const {
+    return (bits_[user * words_per_user_ + item / 64] >> (item % 64)) & 1;
+  }
+
+ private:
+  int64_t words_per_user_;
+  std::vector<uint64_t> bits_;
+};
+
+void initialise(RowMatrixXf& factors, int64_t rows, int dim, std::mt19937_64& engine) {
+  // Small Gaussian start (std 0.1) as in common BPR implementations;
+  // Box-Muller on the engine's bits keeps it reproducible.
+  constexpr double kStd = 0.1;
+  factors.resize(rows, dim);
+  float* data = factors.data();
+  for (Eigen::Index k = 0; k < factors.size(); k += 2) {
+    const double radius = kStd * std::sqrt(-2.0 * std::log(1.0 - unit(engine)));
+    const double angle = 6.283185307179586 * unit(engine);
+    data[k] = static_cast<float>(radius * std::cos(angle));
+    if (k + 1 < factors.size()) data[k + 1] = static_cast<float>(radius * std::sin(angle));
+  }
+}
+
+}  // namespace
+
+void BprMf::fit(const TrainingSet& data, const Knowledge* warm_start,
+                const EpochCallback& on_epoch) {
+  const TeacherSettings& s = settings_;
+  if (s.dim < 1 || s.epochs < 0 || s.negatives < 1 || s.threads < 1 || !(s.lr > 0)) {
+    throw InputError(
+        "bprmf needs --dim >= 1, --epochs >= 0, --negatives >= 1, --threads >= 1 "
+        "and --lr > 0");
+  }
+  std::mt19937_64 engine(s.seed);
+  if (warm_start != nullptr) {
+    if (!warm_start->has_embeddings() || warm_start->dim() != s.dim ||
+        warm_start->user_embeddings.rows() != data.n_users ||
+        warm_start->item_embeddings.rows() != data.n_items) {
+      throw InputError("--init knowledge (" + warm_start->teacher + ", dim " +
+                       std::to_string(warm_start->dim()) + ", " +
+                       std::to_string(warm_start->user_embeddings.rows()) + " users, " +
+                       std::to_string(warm_start->item_embeddings.rows()) +
+                       " items) cannot warm-start bprmf with --dim " + std::to_string(s.dim) +
+                       " on " + std::to_string(data.n_users) + " users and " +
+                       std::to_string(data.n_items) + " items");
+    }
+    users_ = warm_start->user_embeddings;
+    items_ = warm_start->item_embeddings;
+  } else {
+    initialise(users_, data.n_users, s.dim, engine);
+    initialise(items_, data.n_items, s.dim, engine);
+  }
+  const InteractionTable& positives = data.interactions;
+  const int64_t n = static_cast<int64_t>(positives.size());
+  if (n == 0 || s.epochs == 0) return;
+  if (data.n_items < 2) throw InputError("bprmf needs at least two items");
+  const SeenBits seen(data.seen, data.n_items);
+  std::vector<int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  const float lr = s.lr;
+  const float l2 = s.l2;
+
+  // One worker's share of an epoch: SGD over order[begin, end); returns the
+  // summed loss.
+  auto train_range = [&](int64_t begin, int64_t end, uint64_t worker_seed) {
+    std::mt19937_64 rng(worker_seed);
+    Eigen::VectorXf user_before(s.dim);
+    double loss = 0;
+    for (int64_t k = begin; k < end; ++k) {
+      const int64_t row = order[static_cast<std::size_t>(k)];
+      const int32_t u = positives.user[row];
+      const int32_t i = positives.item[row];
+      for (int neg = 0; neg < s.negatives; ++neg) {
+        int32_t j = below(rng, data.n_items);
+        // A user who has met every item has no negative: skip rather than loop.
+        for (int tries = 0; seen.contains(u, j) && tries < 64; ++tries)
+          j = below(rng, data.n_items);
+        if (seen.contains(u, j)) continue;
+        auto p = users_.row(u);
+        auto qi = items_.row(i);
+        auto qj = items_.row(j);
+        const float x = p.dot(qi - qj);
+        // g = sigmoid(-x): the gradient scale of log sigmoid(x).
+        const float g = 1.0f / (1.0f + std::exp(x));
+        loss += std::log1p(std::exp(-static_cast<double>(x)));
+        user_before = p.transpose();
+        p += lr * (g * (qi - qj) - l2 * p);
+        qi += lr * (g * user_before.transpose() - l2 * qi);
+        qj += lr * (-g * user_before.transpose() - l2 * qj);
+      }
+    }
+    return loss;
+  };
+
+  for (int epoch = 1; epoch <= s.epochs; ++epoch) {
+    for (int64_t k = n - 1; k > 0; --k) {
+      const int64_t pick = static_cast<int64_t>(unit(engine) * static_cast<double>(k + 1));
+      std::swap(order[static_cast<std::size_t>(k)],
+                order[static_cast<std::size_t>(std::min(pick, k))]);
+    }
+    const uint64_t epoch_seed = engine();
+    double loss = 0;
+    if (s.threads == 1) {
+      loss = train_range(0, n, epoch_seed);
+    } else {
+      std::vector<double> losses(static_cast<std::size_t>(s.threads), 0.0);
+      std::vector<std::thread> workers;
+      for (int t = 0; t < s.threads; ++t) {
+        workers.emplace_back([&, t] {
+          losses[t] = train_range(n * t / s.threads, n * (t + 1) / s.threads, epoch_seed + t);
+        });
+      }
+      for (std::thread& worker : workers) worker.join();
+      for (double part : losses) loss += part;
+    }
+    if (on_epoch) on_epoch(epoch, s.epochs, loss / static_cast<double>(n * s.negatives));
+  }
+}
+
+void BprMf::score(const std::vector<int32_t>& users, RowMatrixXf& out) const {
+  RowMatrixXf batch(static_cast<Eigen::Index>(users.size()), users_.cols());
+  for (std::size_t r = 0; r < users.size(); ++r)
+    batch.row(static_cast<Eigen::Index>(r)) = users_.row(users[r]);
+  out.noalias() = batch * items_.transpose();
+}
+
+void BprMf::export_state(Knowledge& knowledge) const {
+  knowledge.user_embeddings = users_;
+  knowledge.item_embeddings = items_;
+}
+
+}  // namespace trd
