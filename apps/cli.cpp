@@ -1,5 +1,7 @@
 #include "apps/cli.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -16,11 +18,14 @@ std::optional<po::variables_map> parse(const std::string& command, const std::st
                                        const std::vector<std::string>& args,
                                        const po::positional_options_description& positional) {
   po::options_description common("Common options");
-  common.add_options()("help,h", "print this help and exit")(
-      "config", po::value<std::string>()->value_name("FILE"),
-      "read options from an INI file (key = value, keys as the long flags); "
-      "the command line wins")("json", po::bool_switch(),
-                               "print the figures as one JSON object on the last line of stdout");
+  // clang-format off
+  common.add_options()
+      ("help,h", "print this help and exit")
+      ("config", po::value<std::string>()->value_name("FILE"),
+       "read options from an INI file (key = value, keys as the long flags); the command line wins")
+      ("json", po::bool_switch(),
+       "print the figures as one JSON object on the last line of stdout");
+  // clang-format on
   po::options_description all;
   all.add(specific).add(common);
 
@@ -81,6 +86,15 @@ std::optional<std::string> find_in_data_dirs(const std::string& relative,
     if (std::filesystem::is_regular_file(candidate, error)) return candidate.string();
   }
   return std::nullopt;
+}
+
+void show_progress(const std::string& text, bool last) {
+  static const bool kTerminal = ::isatty(STDERR_FILENO) != 0;
+  if (kTerminal) {
+    std::cerr << "\r\033[K" << text << (last ? "\n" : "") << std::flush;
+  } else {
+    std::cerr << text << "\n";
+  }
 }
 
 double now_seconds() {

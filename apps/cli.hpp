@@ -48,6 +48,10 @@ std::vector<std::string> data_dirs(const std::string& data_dir_flag);
 std::optional<std::string> find_in_data_dirs(const std::string& relative,
                                              const std::string& data_dir_flag);
 
+/// Progress on long work, on stderr: one live line rewritten in place on a
+/// terminal, one plain line per update when stderr is a file or a pipe.
+void show_progress(const std::string& text, bool last);
+
 /// Seconds since an arbitrary epoch, for timings.
 double now_seconds();
 

@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "data/error.hpp"
+#include "data/metrics.hpp"
 #include "data/prepare.hpp"
+#include "teachers/bprmf.hpp"
 
 namespace trd::cli {
 namespace {
@@ -55,7 +58,6 @@ void write_u_data(const Interactions& interactions, const std::string& path) {
 
 int bench_data(const po::variables_map& values) {
   const int repeat = values["repeat"].as<int>();
-  if (repeat < 1) throw InputError("--repeat must be at least 1");
   const std::filesystem::path scratch =
       std::filesystem::temp_directory_path() / ("trd-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(scratch);
@@ -99,23 +101,100 @@ int bench_data(const po::variables_map& values) {
   return kExitOk;
 }
 
+// Median seconds of `repeat` calls of `work`.
+double median_seconds(int repeat, const std::function<void()>& work) {
+  std::vector<double> seconds;
+  for (int run = 0; run < repeat; ++run) {
+    const double start = now_seconds();
+    work();
+    seconds.push_back(now_seconds() - start);
+  }
+  return median(seconds);
+}
+
+// BPRMF fits with 1 and 2 threads on `data`; figures keyed by thread count.
+nlohmann::json time_bprmf(const TrainingSet& data, int epochs, int repeat) {
+  nlohmann::json figures = {{"epochs", epochs}, {"interactions", data.interactions.size()}};
+  for (int threads : {1, 2}) {
+    TeacherSettings settings;
+    settings.epochs = epochs;
+    settings.threads = threads;
+    const double seconds = median_seconds(repeat, [&] { BprMf(settings).fit(data, nullptr, {}); });
+    figures["threads_" + std::to_string(threads) + "_s"] = seconds;
+    std::cout << "  bprmf, " << epochs << " epochs on " << data.interactions.size()
+              << " interactions, " << threads << " thread" << (threads > 1 ? "s" : "") << ": "
+              << seconds << " s\n";
+  }
+  return figures;
+}
+
+int bench_teacher(const po::variables_map& values) {
+  const int repeat = values["repeat"].as<int>();
+  nlohmann::json report = {
+      {"suite", "teacher"}, {"machine", machine_description()}, {"repeat", repeat}};
+  std::cout << "trd bench teacher: median of " << repeat << " runs on " << machine_description()
+            << "\n";
+  if (auto ml100k = find_in_data_dirs("ml-100k/u.data", values["data-dir"].as<std::string>())) {
+    PrepareSettings settings;
+    settings.dataset = "ml-100k";
+    settings.input = *ml100k;
+    const Dataset dataset = prepare_dataset(settings);
+    const TrainingSet base = training_set(dataset, kRl);
+    report["ml-100k"]["bprmf"] = time_bprmf(base, TeacherSettings().epochs, repeat);
+
+    BprMf bprmf{TeacherSettings{}};
+    bprmf.fit(base, nullptr, {});
+    const UserItems held_out({&dataset.splits[kRl]}, dataset.n_users());
+    Knowledge knowledge;
+    const double rank = median_seconds(repeat, [&] {
+      knowledge = distill(bprmf, "bprmf", dataset, kRl, base, /*list_length=*/100, nullptr);
+    });
+    const double evaluation = median_seconds(repeat, [&] {
+      evaluate(knowledge.ranking_items, held_out, base.seen, nullptr, {1, 5, 10, 20});
+    });
+    report["ml-100k"]["full_ranking"] = {
+        {"users", dataset.n_users()}, {"rank_s", rank}, {"metrics_s", evaluation}};
+    std::cout << "  full ranking of " << dataset.n_users() << " users over " << dataset.n_items()
+              << " items: score + top-100 " << rank << " s, metrics at 1,5,10,20 " << evaluation
+              << " s\n";
+  } else {
+    std::cout << "  ml-100k: skipped, ml-100k/u.data not found in the data folders\n";
+  }
+  SyntheticSettings synthetic;
+  synthetic.n_interactions = values["synthetic-interactions"].as<int64_t>();
+  DatasetProvenance provenance;
+  provenance.name = "synthetic";
+  const Dataset dataset = make_dataset(generate_synthetic(synthetic), provenance);
+  report["synthetic"]["bprmf"] =
+      time_bprmf(training_set(dataset, kRl), values["synthetic-epochs"].as<int>(), repeat);
+  if (values["json"].as<bool>()) print_json(report);
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(const std::vector<std::string>& args) {
   po::options_description options("Bench options");
-  options.add_options()("suite", po::value<std::string>()->required(), "what to measure: data")(
-      "repeat", po::value<int>()->default_value(5), "runs per figure (the median is reported)")(
-      "data-dir", po::value<std::string>()->default_value(""),
-      "folder searched first for ml-100k/u.data")("synthetic-interactions",
-                                                  po::value<int64_t>()->default_value(1000000),
-                                                  "size of the synthetic dataset");
+  // clang-format off
+  options.add_options()
+      ("suite", po::value<std::string>()->required(), "what to measure: data or teacher")
+      ("repeat", po::value<int>()->default_value(5), "runs per figure (the median is reported)")
+      ("data-dir", po::value<std::string>()->default_value(""),
+       "folder searched first for ml-100k/u.data")
+      ("synthetic-interactions", po::value<int64_t>()->default_value(1000000),
+       "size of the synthetic dataset")
+      ("synthetic-epochs", po::value<int>()->default_value(5),
+       "teacher: BPRMF epochs timed on the synthetic dataset");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("suite", 1);
   const auto values = parse("bench", "SUITE [options]", options, args, positional);
   if (!values) return kExitOk;
   const std::string suite = (*values)["suite"].as<std::string>();
+  if ((*values)["repeat"].as<int>() < 1) throw InputError("--repeat must be at least 1");
   if (suite == "data") return bench_data(*values);
-  throw InputError("unknown bench suite '" + suite + "' (expected: data)");
+  if (suite == "teacher") return bench_teacher(*values);
+  throw InputError("unknown bench suite '" + suite + "' (expected: data, teacher)");
 }
 
 }  // namespace trd::cli

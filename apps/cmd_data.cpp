@@ -7,8 +7,11 @@ namespace trd::cli {
 
 int run_data(const std::vector<std::string>& args) {
   po::options_description options = dataset_options();
-  options.add_options()("out", po::value<std::string>()->default_value("dataset.h5"),
-                        "dataset file to write (HDF5, replaced atomically)");
+  // clang-format off
+  options.add_options()
+      ("out", po::value<std::string>()->default_value("dataset.h5"),
+       "dataset file to write (HDF5, replaced atomically)");
+  // clang-format on
   const auto values = parse("data", "[options]", options, args);
   if (!values) return kExitOk;
   const PrepareSettings settings = prepare_settings(*values);

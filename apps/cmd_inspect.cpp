@@ -6,6 +6,7 @@
 #include "apps/commands.hpp"
 #include "data/dataset.hpp"
 #include "data/error.hpp"
+#include "data/knowledge.hpp"
 
 namespace trd::cli {
 namespace {
@@ -80,11 +81,65 @@ int inspect_dataset(const std::string& path, bool json) {
   return kExitOk;
 }
 
+int inspect_knowledge(const std::string& path, bool json) {
+  const Knowledge k = read_knowledge(path);
+  int64_t padding = 0;
+  int64_t item_sum = 0;
+  for (Eigen::Index r = 0; r < k.ranking_items.rows(); ++r) {
+    for (Eigen::Index c = 0; c < k.ranking_items.cols(); ++c) {
+      const int32_t item = k.ranking_items(r, c);
+      if (item < 0) {
+        ++padding;
+      } else {
+        item_sum += item;
+      }
+    }
+  }
+  // Real scores only: padding holds -inf.
+  const RowMatrixXf real_scores = (k.ranking_items.array() >= 0).select(k.ranking_scores, 0.0f);
+  nlohmann::json summary = {{"file", path},
+                            {"format", kKnowledgeFormat},
+                            {"version", kKnowledgeVersion},
+                            {"teacher", k.teacher},
+                            {"dataset", k.dataset},
+                            {"dataset_fingerprint", k.dataset_fingerprint},
+                            {"stage", k.stage},
+                            {"n_users", k.n_users},
+                            {"n_items", k.n_items},
+                            {"dim", k.dim()},
+                            {"embeddings", k.has_embeddings()},
+                            {"list_length", k.list_length()},
+                            {"ranking",
+                             {{"padding", padding},
+                              {"item_sum", item_sum},
+                              {"score_sum", real_scores.cast<double>().sum()}}}};
+  if (k.has_embeddings()) {
+    summary["user_embeddings_sum"] = k.user_embeddings.cast<double>().sum();
+    summary["item_embeddings_sum"] = k.item_embeddings.cast<double>().sum();
+  }
+  std::vector<std::string> state;
+  for (const auto& entry : k.teacher_state) state.push_back(entry.first);
+  summary["teacher_state"] = state;
+  std::cout << path << ": " << kKnowledgeFormat << " v" << kKnowledgeVersion << ", " << k.teacher
+            << " on " << k.dataset << ", stage " << k.stage << "\n"
+            << "  " << k.n_users << " users x " << k.list_length() << " ranked items (" << padding
+            << " padding slots), " << k.n_items << " items; "
+            << (k.has_embeddings() ? "embeddings of dim " + std::to_string(k.dim())
+                                   : std::string("no embeddings"))
+            << (state.empty() ? "" : "; " + std::to_string(state.size()) + " teacher-state arrays")
+            << "\n";
+  if (json) print_json(summary);
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_inspect(const std::vector<std::string>& args) {
   po::options_description options("Inspect options");
-  options.add_options()("file", po::value<std::string>()->required(), "a trd HDF5 file");
+  // clang-format off
+  options.add_options()
+      ("file", po::value<std::string>()->required(), "a trd HDF5 file");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("file", 1);
   const auto values = parse("inspect", "FILE [options]", options, args, positional);
@@ -92,6 +147,7 @@ int run_inspect(const std::vector<std::string>& args) {
   const std::string path = (*values)["file"].as<std::string>();
   const std::string format = read_file_format(path);
   if (format == kDatasetFormat) return inspect_dataset(path, (*values)["json"].as<bool>());
+  if (format == kKnowledgeFormat) return inspect_knowledge(path, (*values)["json"].as<bool>());
   throw InputError(path + ": unknown trd file format '" + format + "'");
 }
 

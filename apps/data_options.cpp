@@ -41,37 +41,39 @@ std::string locate_input(const std::string& dataset, const std::string& input,
 
 po::options_description dataset_options() {
   po::options_description options("Dataset options");
-  options.add_options()(
-      "dataset", po::value<std::string>()->default_value(kAuto),
-      "ml-100k, ml-1m, ml-latest, amazon, csv, synthetic, or auto (ml-100k when its "
-      "u.data is found in the data folders, else synthetic)")(
-      "input", po::value<std::string>()->default_value(""),
-      "interactions file, or the folder holding it (u.data, ratings.dat, ratings.csv); "
-      "any of them may be gzip-compressed")(
-      "data-dir", po::value<std::string>()->default_value(""),
-      "folder searched first for <dataset>/<file>; then $TRD_DATA_DIR, ./datasets, "
-      "../shared/datasets")(
-      "split", po::value<std::string>()->default_value("user-time"),
-      "user-time (each user's history cut in time order) or global-time (the original TRD split)")(
-      "ratios", po::value<std::string>()->default_value("0.6,0.1,0.1,0.2"),
-      "fractions of base,rl,valid,test")(
-      "filter", po::value<std::string>()->default_value("origin"),
-      "origin (none) or <N>core: keep users and items with at least N interactions")(
-      "min-rating", po::value<float>()->default_value(0),
-      "drop interactions rated below this (0 keeps all)")(
-      "seed", po::value<uint64_t>()->default_value(0), "seed of the synthetic generator")(
-      "synthetic-interactions", po::value<int64_t>()->default_value(100000),
-      "size of the synthetic dataset")("synthetic-users", po::value<int32_t>()->default_value(0),
-                                       "synthetic users (0: derived)")(
-      "synthetic-items", po::value<int32_t>()->default_value(0), "synthetic items (0: derived)")(
-      "delimiter", po::value<std::string>()->default_value(","),
-      "csv: column delimiter ('tab' or '\\t' for a tab); fields are not quoted")(
-      "user-column", po::value<std::string>()->default_value("user"), "csv: user id column")(
-      "item-column", po::value<std::string>()->default_value("item"), "csv: item id column")(
-      "rating-column", po::value<std::string>()->default_value(""),
-      "csv: rating column (empty: every rating is 1)")(
-      "time-column", po::value<std::string>()->default_value(""),
-      "csv: timestamp column (empty: row order is time order)");
+  // clang-format off
+  options.add_options()
+      ("dataset", po::value<std::string>()->default_value(kAuto),
+       "ml-100k, ml-1m, ml-latest, amazon, csv, synthetic, or auto (ml-100k when its u.data is "
+       "found in the data folders, else synthetic)")
+      ("input", po::value<std::string>()->default_value(""),
+       "interactions file, or the folder holding it (u.data, ratings.dat, ratings.csv); any of "
+       "them may be gzip-compressed")
+      ("data-dir", po::value<std::string>()->default_value(""),
+       "folder searched first for <dataset>/<file>; then $TRD_DATA_DIR, ./datasets, "
+       "../shared/datasets")
+      ("split", po::value<std::string>()->default_value("user-time"),
+       "user-time (each user's history cut in time order) or global-time (the original TRD split)")
+      ("ratios", po::value<std::string>()->default_value("0.6,0.1,0.1,0.2"),
+       "fractions of base,rl,valid,test")
+      ("filter", po::value<std::string>()->default_value("origin"),
+       "origin (none) or <N>core: keep users and items with at least N interactions")
+      ("min-rating", po::value<float>()->default_value(0),
+       "drop interactions rated below this (0 keeps all)")
+      ("seed", po::value<uint64_t>()->default_value(0), "seed of the synthetic generator")
+      ("synthetic-interactions", po::value<int64_t>()->default_value(100000),
+       "size of the synthetic dataset")
+      ("synthetic-users", po::value<int32_t>()->default_value(0), "synthetic users (0: derived)")
+      ("synthetic-items", po::value<int32_t>()->default_value(0), "synthetic items (0: derived)")
+      ("delimiter", po::value<std::string>()->default_value(","),
+       "csv: column delimiter ('tab' or '\\t' for a tab); fields are not quoted")
+      ("user-column", po::value<std::string>()->default_value("user"), "csv: user id column")
+      ("item-column", po::value<std::string>()->default_value("item"), "csv: item id column")
+      ("rating-column", po::value<std::string>()->default_value(""),
+       "csv: rating column (empty: every rating is 1)")
+      ("time-column", po::value<std::string>()->default_value(""),
+       "csv: timestamp column (empty: row order is time order)");
+  // clang-format on
   return options;
 }
 

@@ -1,0 +1,207 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "apps/cli.hpp"
+#include "apps/commands.hpp"
+#include "data/dataset.hpp"
+#include "data/error.hpp"
+#include "data/knowledge.hpp"
+#include "data/metrics.hpp"
+#include "data/ranking.hpp"
+
+namespace trd::cli {
+namespace {
+
+Split parse_evaluated_split(const std::string& name) {
+  for (int s = kRl; s <= kTest; ++s) {
+    if (name == kSplitNames[s]) return static_cast<Split>(s);
+  }
+  throw InputError("--split '" + name + "': expected rl, valid or test");
+}
+
+// A knowledge file can only be scored against the dataset it was made from.
+void check_matches(const Knowledge& knowledge, const std::string& knowledge_path,
+                   const Dataset& dataset, const std::string& dataset_path) {
+  if (knowledge.n_users != dataset.n_users() || knowledge.n_items != dataset.n_items()) {
+    throw InputError(knowledge_path + ": has " + std::to_string(knowledge.n_users) + " users and " +
+                     std::to_string(knowledge.n_items) + " items, but " + dataset_path + " has " +
+                     std::to_string(dataset.n_users()) + " and " +
+                     std::to_string(dataset.n_items()) + " (knowledge for another dataset?)");
+  }
+  const std::string fingerprint = dataset_fingerprint(dataset);
+  if (!knowledge.dataset_fingerprint.empty() && knowledge.dataset_fingerprint != fingerprint) {
+    throw InputError(knowledge_path + ": was made from a dataset with fingerprint " +
+                     knowledge.dataset_fingerprint + ", not " + dataset_path + " (" + fingerprint +
+                     ")");
+  }
+}
+
+std::string format_value(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f", value);
+  return text;
+}
+
+std::string metric_key(int m, int k) {
+  return std::string(kMetricNames[m]) + "@" + std::to_string(k);
+}
+
+std::string markdown_table(const Evaluation& evaluation,
+                           const std::function<std::string(int m, std::size_t j)>& cell) {
+  std::ostringstream table;
+  table << "| metric |";
+  for (int k : evaluation.ks) table << " @" << k << " |";
+  table << "\n| --- |";
+  for (std::size_t j = 0; j < evaluation.ks.size(); ++j) table << " ---: |";
+  table << "\n";
+  for (int m = 0; m < kNumMetrics; ++m) {
+    table << "| " << kMetricNames[m] << " |";
+    for (std::size_t j = 0; j < evaluation.ks.size(); ++j) table << " " << cell(m, j) << " |";
+    table << "\n";
+  }
+  return table.str();
+}
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary);
+    out << text;
+    if (!out.flush()) {
+      std::remove(temporary.c_str());
+      throw InputError(path + ": cannot be written");
+    }
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+}  // namespace
+
+int run_eval(const std::vector<std::string>& args) {
+  po::options_description options("Eval options");
+  // clang-format off
+  options.add_options()
+      ("dataset", po::value<std::string>()->required(), "dataset file written by trd data")
+      ("knowledge", po::value<std::string>()->required(), "knowledge file whose lists are scored")
+      ("split", po::value<std::string>()->default_value("test"),
+       "held-out split: rl, valid or test")
+      ("candidates", po::value<int>()->default_value(0),
+       "rank within the held-out items plus uniform negatives up to N (0: full ranking)")
+      ("seed", po::value<uint64_t>()->default_value(0), "seed of the candidates and the bootstrap")
+      ("k", po::value<std::string>()->default_value("1,5,10,20"), "cutoffs")
+      ("compare", po::value<std::string>()->default_value(""),
+       "a second knowledge file: report this minus that with 95% paired bootstrap intervals")
+      ("csv", po::value<std::string>()->default_value(""),
+       "also write the figures to this CSV file");
+  // clang-format on
+  const auto values = parse("eval", "--dataset FILE --knowledge FILE [options]", options, args);
+  if (!values) return kExitOk;
+  const auto& v = *values;
+  const std::string dataset_path = v["dataset"].as<std::string>();
+  const std::string knowledge_path = v["knowledge"].as<std::string>();
+  const std::string compare_path = v["compare"].as<std::string>();
+  const std::string csv_path = v["csv"].as<std::string>();
+  const Split split = parse_evaluated_split(v["split"].as<std::string>());
+  const std::vector<int> ks = parse_ks(v["k"].as<std::string>());
+  const int n_candidates = v["candidates"].as<int>();
+  const uint64_t seed = v["seed"].as<uint64_t>();
+  if (n_candidates < 0) throw InputError("--candidates must be 0 (full ranking) or positive");
+
+  const Dataset dataset = read_dataset(dataset_path);
+  const Knowledge knowledge = read_knowledge(knowledge_path);
+  check_matches(knowledge, knowledge_path, dataset, dataset_path);
+  if (knowledge.stage != kSplitNames[split]) {
+    std::cerr << "trd eval: note: " << knowledge_path << " holds lists for stage "
+              << knowledge.stage << ", evaluated here on " << kSplitNames[split] << "\n";
+  }
+  std::vector<const InteractionTable*> before;
+  for (int s = 0; s < split; ++s) before.push_back(&dataset.splits[s]);
+  const UserItems seen(before, dataset.n_users());
+  const UserItems held_out({&dataset.splits[split]}, dataset.n_users());
+  std::optional<UserItems> candidates;
+  if (n_candidates > 0) {
+    candidates = make_candidates(seen, held_out, dataset.n_items(), n_candidates, seed);
+  }
+  const UserItems* restrict_to = candidates ? &*candidates : nullptr;
+  auto evaluate_lists = [&](const Knowledge& k, const std::string& path) {
+    try {
+      return evaluate(k.ranking_items, held_out, seen, restrict_to, ks);
+    } catch (const InputError& error) {
+      throw InputError(path + ": " + error.what());
+    }
+  };
+  const Evaluation evaluation = evaluate_lists(knowledge, knowledge_path);
+
+  const std::string protocol =
+      n_candidates > 0 ? std::to_string(n_candidates) + " candidates" : "full ranking";
+  std::cout << knowledge.teacher << " (" << knowledge_path << ") on the " << kSplitNames[split]
+            << " split of " << dataset.provenance.name << ", " << protocol << "\n"
+            << evaluation.users.size() << " users evaluated, " << evaluation.users_without_history
+            << " of them without history; first hit at position "
+            << format_value(evaluation.mean_first_hit) << " on average ("
+            << evaluation.users_with_hit << " users with a hit in the top "
+            << knowledge.list_length() << ")\n\n"
+            << markdown_table(evaluation, [&](int m, std::size_t j) {
+                 return format_value(evaluation.mean[m * ks.size() + j]);
+               });
+
+  nlohmann::json figures = {{"command", "eval"},
+                            {"teacher", knowledge.teacher},
+                            {"split", kSplitNames[split]},
+                            {"candidates", n_candidates},
+                            {"users", evaluation.users.size()},
+                            {"users_without_history", evaluation.users_without_history},
+                            {"users_with_hit", evaluation.users_with_hit},
+                            {"mean_first_hit", evaluation.mean_first_hit}};
+  std::ostringstream csv;
+  csv.precision(10);
+  csv << "metric,k,value,difference,low,high\n";
+  std::vector<Interval> intervals;
+  if (!compare_path.empty()) {
+    const Knowledge other = read_knowledge(compare_path);
+    check_matches(other, compare_path, dataset, dataset_path);
+    const Evaluation baseline = evaluate_lists(other, compare_path);
+    for (Eigen::Index c = 0; c < evaluation.per_user.cols(); ++c) {
+      intervals.push_back(paired_bootstrap(evaluation.per_user.col(c), baseline.per_user.col(c),
+                                           /*resamples=*/1000, seed));
+    }
+    std::cout << "\n"
+              << knowledge.teacher << " minus " << other.teacher << " (" << compare_path
+              << "), 95% paired bootstrap intervals over users:\n\n"
+              << markdown_table(evaluation, [&](int m, std::size_t j) {
+                   const Interval& d = intervals[m * ks.size() + j];
+                   return format_value(d.mean_difference) + " [" + format_value(d.low) + ", " +
+                          format_value(d.high) + "]";
+                 });
+    figures["compare"] = {{"teacher", other.teacher}, {"file", compare_path}};
+  }
+  for (int m = 0; m < kNumMetrics; ++m) {
+    for (std::size_t j = 0; j < ks.size(); ++j) {
+      const std::size_t c = m * ks.size() + j;
+      const std::string key = metric_key(m, ks[j]);
+      figures[key] = evaluation.mean[c];
+      csv << kMetricNames[m] << "," << ks[j] << "," << evaluation.mean[c];
+      if (!intervals.empty()) {
+        figures["compare"][key] = {{"difference", intervals[c].mean_difference},
+                                   {"low", intervals[c].low},
+                                   {"high", intervals[c].high}};
+        csv << "," << intervals[c].mean_difference << "," << intervals[c].low << ","
+            << intervals[c].high;
+      } else {
+        csv << ",,,";
+      }
+      csv << "\n";
+    }
+  }
+  if (!csv_path.empty()) write_text_atomically(csv_path, csv.str());
+  if (v["json"].as<bool>()) print_json(figures);
+  return kExitOk;
+}
+
+}  // namespace trd::cli

@@ -1,0 +1,157 @@
+#include <cstdio>
+#include <iostream>
+#include <type_traits>
+
+#include "apps/cli.hpp"
+#include "apps/commands.hpp"
+#include "data/dataset.hpp"
+#include "data/error.hpp"
+#include "data/knowledge.hpp"
+#include "data/ranking.hpp"
+#include "teachers/registry.hpp"
+
+namespace trd::cli {
+namespace {
+
+Split parse_stage(const std::string& name) {
+  for (int s = kRl; s <= kTest; ++s) {
+    if (name == kSplitNames[s]) return static_cast<Split>(s);
+  }
+  throw InputError("--stage '" + name + "': expected rl, valid or test");
+}
+
+// A warm start must come from the same teacher on the same dataset, from an
+// earlier stage.
+void check_warm_start(const Knowledge& init, const std::string& init_path, const Dataset& dataset,
+                      const std::string& dataset_path, const std::string& teacher, Split stage) {
+  const std::string fingerprint = dataset_fingerprint(dataset);
+  if (init.n_users != dataset.n_users() || init.n_items != dataset.n_items() ||
+      (!init.dataset_fingerprint.empty() && init.dataset_fingerprint != fingerprint)) {
+    throw InputError(init_path + ": was not made from " + dataset_path + " (" +
+                     std::to_string(init.n_users) + " users, " + std::to_string(init.n_items) +
+                     " items, fingerprint '" + init.dataset_fingerprint + "'; the dataset has " +
+                     std::to_string(dataset.n_users()) + ", " + std::to_string(dataset.n_items()) +
+                     ", '" + fingerprint + "')");
+  }
+  if (init.teacher != teacher) {
+    throw InputError(init_path + ": holds " + init.teacher + " knowledge, cannot warm-start " +
+                     teacher);
+  }
+  if (parse_stage(init.stage) >= stage) {
+    throw InputError(init_path + ": is for stage " + init.stage + "; a warm start for stage " +
+                     kSplitNames[stage] + " must come from an earlier stage");
+  }
+}
+
+}  // namespace
+
+int run_teacher(const std::vector<std::string>& args) {
+  po::options_description options(
+      "Teacher options (hyper-parameters default per teacher: see README)");
+  // clang-format off
+  options.add_options()
+      ("dataset", po::value<std::string>()->required(), "dataset file written by trd data")
+      ("teacher", po::value<std::string>()->required(), kTeacherNames)
+      ("stage", po::value<std::string>()->default_value("rl"),
+       "rl (fit on base), valid (base+rl) or test (base+rl+valid): the split whose lists are made")
+      ("init", po::value<std::string>()->default_value(""),
+       "knowledge of an earlier stage to continue fitting from (warm start)")
+      ("out", po::value<std::string>()->required(), "knowledge file to write (HDF5, atomic)")
+      ("epochs", po::value<int>(), "training epochs (puresvd: power iterations)")
+      ("dim", po::value<int>(), "embedding size")
+      ("lr", po::value<float>(), "learning rate")
+      ("negatives", po::value<int>(), "negatives per positive")
+      ("l2", po::value<float>(), "L2 penalty")
+      ("neighbours", po::value<int>(), "itemknn: neighbours kept per item")
+      ("window", po::value<int>(), "item2vec: context items on each side")
+      ("threads", po::value<int>()->default_value(1),
+       "training threads (1 gives bit-identical results for a seed)")
+      ("list-length", po::value<int>()->default_value(100), "L: items per user in the ranked list")
+      ("candidates", po::value<int>()->default_value(0),
+       "rank only the stage's held-out items plus uniform negatives up to N (0: every unseen item)")
+      ("seed", po::value<uint64_t>()->default_value(0), "seed of initialisation and sampling");
+  // clang-format on
+  const auto values = parse(
+      "teacher", "--dataset FILE --teacher NAME --stage STAGE --out FILE [options]", options, args);
+  if (!values) return kExitOk;
+  const auto& v = *values;
+  const std::string dataset_path = v["dataset"].as<std::string>();
+  const std::string name = v["teacher"].as<std::string>();
+  const std::string out = v["out"].as<std::string>();
+  const std::string init_path = v["init"].as<std::string>();
+  const Split stage = parse_stage(v["stage"].as<std::string>());
+  TeacherSettings settings = default_settings(name);
+  auto override_with = [&v](const char* flag, auto& field) {
+    if (v.count(flag)) field = v[flag].as<std::decay_t<decltype(field)>>();
+  };
+  override_with("epochs", settings.epochs);
+  override_with("dim", settings.dim);
+  override_with("lr", settings.lr);
+  override_with("negatives", settings.negatives);
+  override_with("l2", settings.l2);
+  override_with("neighbours", settings.neighbours);
+  override_with("window", settings.window);
+  settings.threads = v["threads"].as<int>();
+  settings.seed = v["seed"].as<uint64_t>();
+  const int list_length = v["list-length"].as<int>();
+  const int n_candidates = v["candidates"].as<int>();
+  if (list_length < 1) throw InputError("--list-length must be at least 1");
+  if (n_candidates < 0) throw InputError("--candidates must be 0 (full ranking) or positive");
+  std::unique_ptr<Teacher> teacher = make_teacher(name, settings);
+
+  const Dataset dataset = read_dataset(dataset_path);
+  std::optional<Knowledge> init;
+  if (!init_path.empty()) {
+    init = read_knowledge(init_path);
+    check_warm_start(*init, init_path, dataset, dataset_path, name, stage);
+  }
+  const TrainingSet data = training_set(dataset, stage);
+  if (data.interactions.size() == 0) {
+    throw InputError(dataset_path + ": no interactions before the " +
+                     std::string(kSplitNames[stage]) + " split to fit on");
+  }
+
+  const double start = now_seconds();
+  double last_loss = 0;
+  teacher->fit(data, init ? &*init : nullptr, [&](int epoch, int epochs, double loss) {
+    last_loss = loss;
+    char line[160];
+    std::snprintf(line, sizeof line, "%s %s: epoch %d/%d, loss %.5f, %.1f s", name.c_str(),
+                  kSplitNames[stage], epoch, epochs, loss, now_seconds() - start);
+    show_progress(line, epoch == epochs);
+  });
+  const double fitted = now_seconds();
+  std::optional<UserItems> candidates;
+  if (n_candidates > 0) {
+    const UserItems held_out({&dataset.splits[stage]}, dataset.n_users());
+    candidates =
+        make_candidates(data.seen, held_out, dataset.n_items(), n_candidates, settings.seed);
+  }
+  const Knowledge knowledge = distill(*teacher, name, dataset, stage, data, list_length,
+                                      candidates ? &*candidates : nullptr);
+  const double ranked = now_seconds();
+  write_knowledge(knowledge, out);
+
+  std::cout << "wrote " << out << ": " << name << " knowledge for stage " << kSplitNames[stage]
+            << " (" << knowledge.n_users << " users x " << list_length << " items"
+            << (knowledge.has_embeddings()
+                    ? ", embeddings of dim " + std::to_string(knowledge.dim())
+                    : std::string(", no embeddings"))
+            << "); fit " << fitted - start << " s, ranking " << ranked - fitted << " s\n";
+  if (v["json"].as<bool>()) {
+    print_json({{"command", "teacher"},
+                {"teacher", name},
+                {"stage", kSplitNames[stage]},
+                {"out", out},
+                {"warm_start", !init_path.empty()},
+                {"epochs", settings.epochs},
+                {"final_loss", last_loss},
+                {"list_length", list_length},
+                {"candidates", n_candidates},
+                {"dim", knowledge.dim()},
+                {"seconds", {{"fit", fitted - start}, {"rank", ranked - fitted}}}});
+  }
+  return kExitOk;
+}
+
+}  // namespace trd::cli
