@@ -18,13 +18,6 @@
 namespace trd::cli {
 namespace {
 
-Split parse_evaluated_split(const std::string& name) {
-  for (int s = kRl; s <= kTest; ++s) {
-    if (name == kSplitNames[s]) return static_cast<Split>(s);
-  }
-  throw InputError("--split '" + name + "': expected rl, valid or test");
-}
-
 // A knowledge file can only be scored against the dataset it was made from.
 void check_matches(const Knowledge& knowledge, const std::string& knowledge_path,
                    const Dataset& dataset, const std::string& dataset_path) {
@@ -107,7 +100,7 @@ int run_eval(const std::vector<std::string>& args) {
   const std::string knowledge_path = v["knowledge"].as<std::string>();
   const std::string compare_path = v["compare"].as<std::string>();
   const std::string csv_path = v["csv"].as<std::string>();
-  const Split split = parse_evaluated_split(v["split"].as<std::string>());
+  const Split split = parse_stage(v["split"].as<std::string>(), "--split");
   const std::vector<int> ks = parse_ks(v["k"].as<std::string>());
   const int n_candidates = v["candidates"].as<int>();
   const uint64_t seed = v["seed"].as<uint64_t>();

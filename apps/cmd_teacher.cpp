@@ -13,13 +13,6 @@
 namespace trd::cli {
 namespace {
 
-Split parse_stage(const std::string& name) {
-  for (int s = kRl; s <= kTest; ++s) {
-    if (name == kSplitNames[s]) return static_cast<Split>(s);
-  }
-  throw InputError("--stage '" + name + "': expected rl, valid or test");
-}
-
 // A warm start must come from the same teacher on the same dataset, from an
 // earlier stage.
 void check_warm_start(const Knowledge& init, const std::string& init_path, const Dataset& dataset,
@@ -37,7 +30,7 @@ void check_warm_start(const Knowledge& init, const std::string& init_path, const
     throw InputError(init_path + ": holds " + init.teacher + " knowledge, cannot warm-start " +
                      teacher);
   }
-  if (parse_stage(init.stage) >= stage) {
+  if (parse_stage(init.stage, init_path + ": attribute stage") >= stage) {
     throw InputError(init_path + ": is for stage " + init.stage + "; a warm start for stage " +
                      kSplitNames[stage] + " must come from an earlier stage");
   }
@@ -79,7 +72,7 @@ int run_teacher(const std::vector<std::string>& args) {
   const std::string name = v["teacher"].as<std::string>();
   const std::string out = v["out"].as<std::string>();
   const std::string init_path = v["init"].as<std::string>();
-  const Split stage = parse_stage(v["stage"].as<std::string>());
+  const Split stage = parse_stage(v["stage"].as<std::string>(), "--stage");
   TeacherSettings settings = default_settings(name);
   auto override_with = [&v](const char* flag, auto& field) {
     if (v.count(flag)) field = v[flag].as<std::decay_t<decltype(field)>>();

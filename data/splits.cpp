@@ -52,6 +52,13 @@ std::string split_rule_name(SplitRule rule) {
   return rule == SplitRule::kUserTime ? "user-time" : "global-time";
 }
 
+Split parse_stage(const std::string& name, const std::string& flag) {
+  for (int s = kRl; s <= kTest; ++s) {
+    if (name == kSplitNames[s]) return static_cast<Split>(s);
+  }
+  throw InputError(flag + " '" + name + "': expected rl, valid or test");
+}
+
 SplitRatios parse_ratios(const std::string& text) {
   SplitRatios ratios{};
   std::istringstream in(text);

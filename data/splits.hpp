@@ -25,6 +25,10 @@ inline constexpr SplitRatios kDefaultRatios = {0.6, 0.1, 0.1, 0.2};
 SplitRule parse_split_rule(const std::string& name);
 std::string split_rule_name(SplitRule rule);
 
+/// "rl" | "valid" | "test": a stage with a teacher list and held-out items.
+/// Throws InputError naming `flag` otherwise.
+Split parse_stage(const std::string& name, const std::string& flag);
+
 /// "0.6,0.1,0.1,0.2" -> ratios; throws InputError unless four numbers in [0, 1]
 /// that sum to 1.
 SplitRatios parse_ratios(const std::string& text);

@@ -151,10 +151,7 @@ void BprMf::fit(const TrainingSet& data, const Knowledge* warm_start,
 }
 
 void BprMf::score(const std::vector<int32_t>& users, RowMatrixXf& out) const {
-  RowMatrixXf batch(static_cast<Eigen::Index>(users.size()), users_.cols());
-  for (std::size_t r = 0; r < users.size(); ++r)
-    batch.row(static_cast<Eigen::Index>(r)) = users_.row(users[r]);
-  out.noalias() = batch * items_.transpose();
+  dot_product_scores(users_, items_, users, out);
 }
 
 void BprMf::export_state(Knowledge& knowledge) const {

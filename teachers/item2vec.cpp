@@ -257,16 +257,7 @@ void Item2Vec::fit(const TrainingSet& data, const Knowledge* warm_start,
 }
 
 void Item2Vec::score(const std::vector<int32_t>& users, RowMatrixXf& out) const {
-  RowMatrixXf batch(static_cast<Eigen::Index>(users.size()), unit_.cols());
-  for (std::size_t row = 0; row < users.size(); ++row) {
-    if (users[row] < 0 || users[row] >= users_.rows()) {
-      throw std::out_of_range("item2vec: user " + std::to_string(users[row]) +
-                              " is outside the fitted [0, " + std::to_string(users_.rows()) + ")");
-    }
-    batch.row(static_cast<Eigen::Index>(row)) = users_.row(users[row]);
-  }
-  out.resize(batch.rows(), unit_.rows());
-  out.noalias() = batch * unit_.transpose();
+  dot_product_scores(users_, unit_, users, out);
 }
 
 void Item2Vec::export_state(Knowledge& knowledge) const {

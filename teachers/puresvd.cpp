@@ -140,16 +140,7 @@ void PureSvd::fit(const TrainingSet& data, const Knowledge* warm_start,
 }
 
 void PureSvd::score(const std::vector<int32_t>& users, RowMatrixXf& out) const {
-  RowMatrixXf batch(static_cast<Eigen::Index>(users.size()), items_.cols());
-  for (std::size_t row = 0; row < users.size(); ++row) {
-    if (users[row] < 0 || users[row] >= users_.rows()) {
-      throw std::out_of_range("puresvd: user " + std::to_string(users[row]) +
-                              " is outside the fitted [0, " + std::to_string(users_.rows()) + ")");
-    }
-    batch.row(static_cast<Eigen::Index>(row)) = users_.row(users[row]);
-  }
-  out.resize(batch.rows(), items_.rows());
-  out.noalias() = batch * items_.transpose();
+  dot_product_scores(users_, items_, users, out);
 }
 
 void PureSvd::export_state(Knowledge& knowledge) const {

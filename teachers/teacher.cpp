@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
 
 #include "data/error.hpp"
 #include "data/ranking.hpp"
@@ -22,6 +23,20 @@ TrainingSet training_set(const Dataset& dataset, Split stage) {
   }
   data.seen = UserItems(before, data.n_users);
   return data;
+}
+
+void dot_product_scores(const RowMatrixXf& user_table, const RowMatrixXf& item_table,
+                        const std::vector<int32_t>& users, RowMatrixXf& out) {
+  RowMatrixXf batch(static_cast<Eigen::Index>(users.size()), user_table.cols());
+  for (std::size_t row = 0; row < users.size(); ++row) {
+    if (users[row] < 0 || users[row] >= user_table.rows()) {
+      throw std::out_of_range("user " + std::to_string(users[row]) + " is outside the fitted [0, " +
+                              std::to_string(user_table.rows()) + ")");
+    }
+    batch.row(static_cast<Eigen::Index>(row)) = user_table.row(users[row]);
+  }
+  out.resize(batch.rows(), item_table.rows());
+  out.noalias() = batch * item_table.transpose();
 }
 
 Knowledge distill(const Teacher& teacher, const std::string& teacher_name, const Dataset& dataset,

@@ -58,6 +58,11 @@ class Teacher {
   virtual void export_state(Knowledge& knowledge) const = 0;
 };
 
+/// Scores of a factor model: row r of `out` is user_table.row(users[r]) times
+/// every row of item_table. Throws std::out_of_range for an unknown user.
+void dot_product_scores(const RowMatrixXf& user_table, const RowMatrixXf& item_table,
+                        const std::vector<int32_t>& users, RowMatrixXf& out);
+
 /// Ranks each user's unseen items (restricted to `candidates` when given) with
 /// `teacher` and returns knowledge with lists of length `list_length`, plus the
 /// teacher's exported state. Scores users in batches to bound memory.
