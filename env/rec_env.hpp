@@ -1,0 +1,239 @@
+#pragma once
+
+// The recommendation MDP of DESIGN.md ("The environment"), Gymnasium-style.
+// An episode is one user; step t (1-based) fills top position t with an item
+// picked from a window over the head of the teacher's list. RecEnv runs one
+// user at a time; VecRecEnv runs B users in lockstep over contiguous arrays
+// and is the fast path. No LibTorch here: agents turn ids into tensors.
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "data/knowledge.hpp"
+#include "data/splits.hpp"
+#include "data/user_items.hpp"
+
+namespace trd {
+
+enum class RewardKind {
+  kDcg,     ///< 1 / log2(t + 1) for a hit at position t, else 0
+  kBinary,  ///< 1 for a hit, else 0
+  kGraded,  ///< rating / log2(t + 1) for a hit (DCG with graded relevance)
+};
+/// "dcg" | "binary" | "graded"; InputError otherwise.
+RewardKind parse_reward_kind(const std::string& name);
+
+/// The MDP's shape; the defaults are DESIGN.md's.
+struct EnvSettings {
+  int n_actions = 20;       ///< window slots per step
+  int history_length = 5;   ///< H: last hit items in the observation
+  int episode_length = 10;  ///< K: top positions an episode fills
+  RewardKind reward = RewardKind::kDcg;
+};
+
+/// Everything the env reads, per user: the teacher's list, the items met
+/// before the rewarded split, and the rewarded items.
+struct EnvData {
+  int32_t n_users = 0;
+  int32_t n_items = 0;
+  RowMatrixXi lists;                   ///< [n_users, L] teacher lists, best first, -1 padded
+  RowMatrixXf scores;                  ///< [n_users, L] teacher scores
+  UserItems past;                      ///< items met before the rewarded split, oldest first
+  UserItems rewarded;                  ///< rewarded items, ascending per user, no repeats
+  std::vector<float> rewarded_rating;  ///< rating of each entry of `rewarded`, same order
+  RowMatrixXf user_embeddings;         ///< [n_users, dim] for the feature view (may be empty)
+  RowMatrixXf item_embeddings;         ///< [n_items, dim] (may be empty)
+};
+
+/// Env data for a teacher's knowledge on `dataset`, rewarding the items of
+/// split `rewarded` (rl when training, test when evaluating). InputError when
+/// the knowledge does not belong to the dataset.
+EnvData make_env_data(const Dataset& dataset, const Knowledge& knowledge, Split rewarded);
+
+/// Sizes an agent needs to build its networks, from the env alone.
+struct Spaces {
+  int n_actions;       ///< action = slot index in [0, n_actions)
+  int history_length;  ///< H
+  int episode_length;  ///< K
+  int32_t n_users;     ///< user ids in [0, n_users)
+  int32_t n_items;     ///< item ids in [0, n_items); pad_item = n_items marks empty entries
+  int32_t pad_item;    ///< id in padded history entries and invalid window slots
+  int embedding_dim;   ///< columns of the feature view (0 without embeddings)
+};
+
+/// One observation. VecRecEnv keeps the same fields for B users as rows of
+/// contiguous arrays (ObservationBatch).
+struct Observation {
+  int32_t user = 0;
+  int t = 1;                          ///< the position the next action fills (1-based)
+  std::vector<int32_t> history;       ///< [H] last hits, oldest first, left-padded with pad_item
+  std::vector<int32_t> window;        ///< [n_actions] candidates, pad_item in invalid slots
+  std::vector<int8_t> mask;           ///< [n_actions] 1 where a slot holds a candidate
+  std::vector<float> teacher_score;   ///< [n_actions] 0 in invalid slots
+  std::vector<int32_t> teacher_rank;  ///< [n_actions] 0-based list rank, -1 in invalid slots
+};
+
+/// What step() reports besides the observation.
+struct StepInfo {
+  int32_t item = -1;  ///< the item placed at position t
+  bool hit = false;   ///< whether it is a rewarded item
+};
+
+struct StepResult {
+  Observation observation;
+  double reward = 0;
+  bool terminated = false;  ///< all K positions are filled: no bootstrap after this
+  bool truncated = false;   ///< no valid slot left before that (the teacher list ran out)
+  StepInfo info;
+};
+
+/// Embeddings behind ids, without copies: Eigen maps over the env data.
+class FeatureView {
+ public:
+  explicit FeatureView(const EnvData& data) : data_(&data) {}
+  int dim() const { return static_cast<int>(data_->item_embeddings.cols()); }
+  /// Row of the user embeddings; requires dim() > 0.
+  Eigen::Map<const Eigen::RowVectorXf> user(int32_t user) const;
+  /// Row of the item embeddings; requires dim() > 0 and a real item (not pad).
+  Eigen::Map<const Eigen::RowVectorXf> item(int32_t item) const;
+
+ private:
+  const EnvData* data_;
+};
+
+/// B observations as rows of contiguous arrays (row-major [B, ...]).
+struct ObservationBatch {
+  int batch = 0;
+  int history_length = 0;
+  int n_actions = 0;
+  std::vector<int32_t> user;          ///< [B]
+  std::vector<int32_t> t;             ///< [B] position the next action fills
+  std::vector<int32_t> history;       ///< [B, H]
+  std::vector<int32_t> window;        ///< [B, n_actions]
+  std::vector<int8_t> mask;           ///< [B, n_actions]
+  std::vector<float> teacher_score;   ///< [B, n_actions]
+  std::vector<int32_t> teacher_rank;  ///< [B, n_actions]
+  std::vector<int8_t> active;         ///< [B] 0 once a sequential sub-env has no user left
+
+  /// B rows with every history entry and window slot empty (pad_item).
+  void resize(int batch, int history_length, int n_actions, int32_t pad_item);
+  /// Row `row` as a single Observation (a copy, for tests and RecEnv).
+  Observation row(int row) const;
+  /// Copies row `from` of `source` into row `to`.
+  void copy_row(const ObservationBatch& source, int from, int to);
+};
+
+/// The episode mechanics, shared by RecEnv and VecRecEnv so they cannot
+/// disagree: advances rows of an ObservationBatch in place.
+class EpisodeRows {
+ public:
+  EpisodeRows(const EnvData& data, const EnvSettings& settings, int batch);
+
+  ObservationBatch& observations() { return obs_; }
+  const ObservationBatch& observations() const { return obs_; }
+  /// Starts `user`'s episode in row `row`.
+  void start(int row, int32_t user);
+  /// InputError unless `action` is a valid, unmasked slot of row `row`.
+  void check_action(int row, int action) const;
+  /// Plays `action` in row `row`; InputError for an invalid or masked slot.
+  /// Returns the reward and sets the flags and info.
+  double advance(int row, int action, bool& terminated, bool& truncated, StepInfo& info);
+
+ private:
+  bool is_rewarded(int32_t user, int32_t item, float* rating) const;
+
+  const EnvData* data_;
+  EnvSettings settings_;
+  ObservationBatch obs_;
+  std::vector<int64_t> next_;  // [B] next unused index into each row's teacher list
+};
+
+/// One user at a time.
+class RecEnv {
+ public:
+  /// `data` must outlive the env. InputError on settings out of range.
+  RecEnv(const EnvData& data, const EnvSettings& settings);
+
+  Spaces spaces() const;
+  FeatureView features() const { return FeatureView(*data_); }
+
+  /// Starts user `user`'s episode. The MDP has no randomness of its own, so
+  /// the same user always gives the same first observation; `seed` is taken
+  /// for Gymnasium's signature. InputError for a user outside [0, n_users).
+  Observation reset(uint64_t seed, int32_t user);
+  /// Places the item in slot `action` at position t. InputError for a slot
+  /// outside [0, n_actions), one the mask marks invalid, or a step after the
+  /// episode ended (call reset).
+  StepResult step(int action);
+
+ private:
+  const EnvData* data_;
+  EnvSettings settings_;
+  EpisodeRows rows_;
+  bool done_ = true;
+};
+
+/// How a VecRecEnv picks the user of each new episode.
+enum class UserOrder {
+  kSequential,  ///< sub-env i plays users[i], users[i + B], ...: each user once (evaluation)
+  kRandom,      ///< uniform draws from users with the sub-env's own RNG (training)
+};
+
+struct VecSettings {
+  int batch = 64;              ///< B sub-envs
+  std::vector<int32_t> users;  ///< empty: every user with a rewarded item and a teacher list
+  UserOrder order = UserOrder::kRandom;
+};
+
+/// What one VecRecEnv::step reports, one entry per sub-env.
+struct StepBatch {
+  std::vector<float> reward;       ///< [B]
+  std::vector<int8_t> terminated;  ///< [B]
+  std::vector<int8_t> truncated;   ///< [B]
+  std::vector<int32_t> item;       ///< [B] item placed (-1 for an inactive sub-env)
+  std::vector<int8_t> hit;         ///< [B]
+};
+
+/// B users in lockstep. Autoreset mode: Gymnasium's SAME_STEP with the final
+/// observation kept. When a sub-env's episode ends in step(), that same call
+/// starts its next episode: observations() holds the new first observation,
+/// final_observations() the ended episode's last one (rows whose terminated
+/// or truncated flag is set). Sub-env i draws its users with seed + i.
+class VecRecEnv {
+ public:
+  /// `data` must outlive the env. InputError on bad settings or users.
+  VecRecEnv(const EnvData& data, const EnvSettings& env_settings, const VecSettings& settings);
+
+  Spaces spaces() const;
+  FeatureView features() const { return FeatureView(*data_); }
+  int batch() const { return settings_.batch; }
+
+  /// Starts every sub-env (sequential order restarts from the first user).
+  const ObservationBatch& reset(uint64_t seed);
+  /// `actions[i]` for sub-env i (ignored where inactive). InputError for an
+  /// invalid or masked slot of an active sub-env.
+  const StepBatch& step(const int32_t* actions);
+
+  const ObservationBatch& observations() const { return rows_.observations(); }
+  const ObservationBatch& final_observations() const { return final_; }
+  /// Sequential order: true once every user's episode has ended.
+  bool all_done() const;
+
+ private:
+  void next_episode(int row);
+
+  const EnvData* data_;
+  EnvSettings env_settings_;
+  VecSettings settings_;
+  EpisodeRows rows_;
+  ObservationBatch final_;
+  StepBatch result_;
+  std::vector<std::mt19937_64> rngs_;
+  std::vector<int64_t> cursor_;  // sequential: index into users of each row's next user
+};
+
+}  // namespace trd
