@@ -1,18 +1,23 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <random>
+#include <thread>
 
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "data/error.hpp"
 #include "data/metrics.hpp"
 #include "data/prepare.hpp"
+#include "env/rec_env.hpp"
 #include "teachers/bprmf.hpp"
+#include "teachers/mostpop.hpp"
 
 namespace trd::cli {
 namespace {
@@ -171,13 +176,109 @@ int bench_teacher(const po::variables_map& values) {
   return kExitOk;
 }
 
+// User-steps per second of a policy over `threads` VecRecEnvs of `batch` users
+// each (random user order), `user_steps` in all; median of `repeat` runs.
+double env_user_steps_per_second(const EnvData& data, int batch, int threads, bool random_policy,
+                                 int64_t user_steps, int repeat) {
+  EnvSettings settings;
+  VecSettings vec;
+  vec.batch = batch;
+  const int64_t steps_per_thread = std::max<int64_t>(1, user_steps / threads / batch);
+  auto worker = [&](int id) {
+    VecRecEnv env(data, settings, vec);
+    env.reset(/*seed=*/static_cast<uint64_t>(id) * 1000);
+    std::vector<int32_t> actions(static_cast<std::size_t>(batch), 0);
+    std::mt19937_64 rng(static_cast<uint64_t>(id));
+    const ObservationBatch& obs = env.observations();
+    for (int64_t step = 0; step < steps_per_thread; ++step) {
+      if (random_policy) {
+        for (int row = 0; row < batch; ++row) {
+          const int8_t* mask = obs.mask.data() + static_cast<std::ptrdiff_t>(row) * obs.n_actions;
+          int valid = 0;
+          while (valid < obs.n_actions && mask[valid]) ++valid;
+          actions[row] = static_cast<int32_t>(rng() % static_cast<uint64_t>(valid));
+        }
+      }
+      env.step(actions.data());
+    }
+  };
+  const double seconds = median_seconds(repeat, [&] {
+    std::vector<std::thread> workers;
+    for (int id = 1; id < threads; ++id) workers.emplace_back(worker, id);
+    worker(0);
+    for (std::thread& w : workers) w.join();
+  });
+  return static_cast<double>(steps_per_thread * threads * batch) / seconds;
+}
+
+// Teacher lists from MostPop: the env's speed does not depend on the teacher.
+EnvData mostpop_env_data(const Dataset& dataset) {
+  const TrainingSet data = training_set(dataset, kRl);
+  MostPop mostpop;
+  mostpop.fit(data, nullptr, {});
+  return make_env_data(dataset, distill(mostpop, "mostpop", dataset, kRl, data, 100, nullptr), kRl);
+}
+
+int bench_env(const po::variables_map& values) {
+  const int repeat = values["repeat"].as<int>();
+  constexpr int64_t kUserSteps = 2000000;
+  nlohmann::json report = {
+      {"suite", "env"},
+      {"machine", machine_description()},
+      {"repeat", repeat},
+      {"user_steps_per_run", kUserSteps},
+      {"settings", {{"n_actions", 20}, {"history_length", 5}, {"episode_length", 10}}}};
+  std::cout << "trd bench env: user-steps per second, median of " << repeat << " runs of "
+            << kUserSteps << " user-steps, n_actions 20, H 5, K 10, on " << machine_description()
+            << "\n";
+  std::vector<std::pair<std::string, Dataset>> datasets;
+  if (auto ml100k = find_in_data_dirs("ml-100k/u.data", values["data-dir"].as<std::string>())) {
+    PrepareSettings settings;
+    settings.dataset = "ml-100k";
+    settings.input = *ml100k;
+    datasets.emplace_back("ml-100k", prepare_dataset(settings));
+  } else {
+    std::cout << "  ml-100k: skipped, ml-100k/u.data not found in the data folders\n";
+  }
+  PrepareSettings synthetic;
+  synthetic.synthetic.n_interactions = values["synthetic-interactions"].as<int64_t>();
+  datasets.emplace_back("synthetic", prepare_dataset(synthetic));
+  for (const auto& [name, dataset] : datasets) {
+    const EnvData data = mostpop_env_data(dataset);
+    for (const char* policy : {"teacher", "random"}) {
+      for (int threads : {1, 2}) {
+        for (int batch : {1, 64, 1024}) {
+          const double rate = env_user_steps_per_second(
+              data, batch, threads, std::string(policy) == "random", kUserSteps, repeat);
+          report["runs"].push_back({{"dataset", name},
+                                    {"policy", policy},
+                                    {"threads", threads},
+                                    {"batch", batch},
+                                    {"user_steps_per_s", rate}});
+          std::printf("  %-9s %-7s threads %d  B %4d: %6.2f M user-steps/s\n", name.c_str(), policy,
+                      threads, batch, rate / 1e6);
+          // The headline figure per policy: one core, B = 1024, the first dataset.
+          if (threads == 1 && batch == 1024 && !report.contains(policy)) {
+            report[policy] = {{"user_steps_per_s", rate},
+                              {"dataset", name},
+                              {"batch", batch},
+                              {"threads", threads}};
+          }
+        }
+      }
+    }
+  }
+  if (values["json"].as<bool>()) print_json(report);
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(const std::vector<std::string>& args) {
   po::options_description options("Bench options");
   // clang-format off
   options.add_options()
-      ("suite", po::value<std::string>()->required(), "what to measure: data or teacher")
+      ("suite", po::value<std::string>()->required(), "what to measure: data, teacher or env")
       ("repeat", po::value<int>()->default_value(5), "runs per figure (the median is reported)")
       ("data-dir", po::value<std::string>()->default_value(""),
        "folder searched first for ml-100k/u.data")
@@ -194,7 +295,8 @@ int run_bench(const std::vector<std::string>& args) {
   if ((*values)["repeat"].as<int>() < 1) throw InputError("--repeat must be at least 1");
   if (suite == "data") return bench_data(*values);
   if (suite == "teacher") return bench_teacher(*values);
-  throw InputError("unknown bench suite '" + suite + "' (expected: data, teacher)");
+  if (suite == "env") return bench_env(*values);
+  throw InputError("unknown bench suite '" + suite + "' (expected: data, teacher, env)");
 }
 
 }  // namespace trd::cli

@@ -15,7 +15,7 @@ const std::vector<trd::cli::Command>& commands() {
       {"teacher", "fit a teacher for a stage and write its knowledge.h5", trd::cli::run_teacher},
       {"eval", "evaluate a knowledge file's lists on a split", trd::cli::run_eval},
       {"inspect", "validate and summarise any trd HDF5 file", trd::cli::run_inspect},
-      {"bench", "measure speed: trd bench data | teacher", trd::cli::run_bench},
+      {"bench", "measure speed: trd bench data | teacher | env", trd::cli::run_bench},
   };
   return kCommands;
 }
