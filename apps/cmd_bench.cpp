@@ -15,6 +15,7 @@
 #include "data/error.hpp"
 #include "data/metrics.hpp"
 #include "data/prepare.hpp"
+#include "env/policies.hpp"
 #include "env/rec_env.hpp"
 #include "teachers/bprmf.hpp"
 #include "teachers/mostpop.hpp"
@@ -178,8 +179,8 @@ int bench_teacher(const po::variables_map& values) {
 
 // User-steps per second of a policy over `threads` VecRecEnvs of `batch` users
 // each (random user order), `user_steps` in all; median of `repeat` runs.
-double env_user_steps_per_second(const EnvData& data, int batch, int threads, bool random_policy,
-                                 int64_t user_steps, int repeat) {
+double env_user_steps_per_second(const EnvData& data, int batch, int threads,
+                                 bool random_policy_chosen, int64_t user_steps, int repeat) {
   EnvSettings settings;
   VecSettings vec;
   vec.batch = batch;
@@ -187,17 +188,14 @@ double env_user_steps_per_second(const EnvData& data, int batch, int threads, bo
   auto worker = [&](int id) {
     VecRecEnv env(data, settings, vec);
     env.reset(/*seed=*/static_cast<uint64_t>(id) * 1000);
-    std::vector<int32_t> actions(static_cast<std::size_t>(batch), 0);
+    std::vector<int32_t> actions;
     std::mt19937_64 rng(static_cast<uint64_t>(id));
     const ObservationBatch& obs = env.observations();
     for (int64_t step = 0; step < steps_per_thread; ++step) {
-      if (random_policy) {
-        for (int row = 0; row < batch; ++row) {
-          const int8_t* mask = obs.mask.data() + static_cast<std::ptrdiff_t>(row) * obs.n_actions;
-          int valid = 0;
-          while (valid < obs.n_actions && mask[valid]) ++valid;
-          actions[row] = static_cast<int32_t>(rng() % static_cast<uint64_t>(valid));
-        }
+      if (random_policy_chosen) {
+        random_policy(obs, rng, actions);
+      } else {
+        teacher_policy(obs, actions);
       }
       env.step(actions.data());
     }

@@ -23,6 +23,7 @@
 #include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/synthetic.hpp"
+#include "env/policies.hpp"
 #include "env/rec_env.hpp"
 #include "teachers/mostpop.hpp"
 #include "teachers/teacher.hpp"
@@ -1263,6 +1264,26 @@ TEST_CASE("RecEnv and VecRecEnv: spaces and a feature view over the env data", "
                                                    obs.teacher_rank.begin() + (i + 1) * 7));
     CHECK(mismatch(row, single.reset(0, row.user)) == "");
   }
+}
+
+TEST_CASE("baseline policies: teacher picks slot 0, random covers exactly the valid slots",
+          "[env]") {
+  ObservationBatch obs;
+  obs.resize(/*batch=*/3, /*history_length=*/1, /*n_actions=*/4, /*pad_item=*/9);
+  // Row 0: 4 valid slots; row 1: 2; row 2: none (an idle sub-env).
+  obs.mask = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
+  std::vector<int32_t> actions;
+  teacher_policy(obs, actions);
+  CHECK(actions == std::vector<int32_t>{0, 0, 0});
+  std::mt19937_64 engine(3);
+  std::vector<std::set<int32_t>> seen(3);
+  for (int draw = 0; draw < 400; ++draw) {
+    random_policy(obs, engine, actions);
+    for (int row = 0; row < 3; ++row) seen[row].insert(actions[row]);
+  }
+  CHECK(seen[0] == std::set<int32_t>{0, 1, 2, 3});
+  CHECK(seen[1] == std::set<int32_t>{0, 1});
+  CHECK(seen[2] == std::set<int32_t>{0});
 }
 
 }  // namespace
