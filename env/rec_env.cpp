@@ -257,14 +257,19 @@ RecEnv::RecEnv(const EnvData& data, const EnvSettings& settings)
 
 Spaces RecEnv::spaces() const { return make_spaces(*data_, settings_); }
 
-Observation RecEnv::reset(uint64_t /*seed*/, int32_t user) {
+ResetResult RecEnv::reset(uint64_t /*seed*/, int32_t user) {
   if (user < 0 || user >= data_->n_users) {
     throw InputError("reset: user " + std::to_string(user) + " is outside [0, " +
                      std::to_string(data_->n_users) + ")");
   }
   rows_.start(0, user);
   done_ = false;
-  return rows_.observations().row(0);
+  ResetResult result;
+  result.observation = rows_.observations().row(0);
+  const auto& list = data_->lists.row(user);
+  result.info.list_length = (list.array() >= 0).count();
+  result.info.rewarded_items = data_->rewarded.size(user);
+  return result;
 }
 
 StepResult RecEnv::step(int action) {

@@ -77,6 +77,17 @@ struct Observation {
   std::vector<int32_t> teacher_rank;  ///< [n_actions] 0-based list rank, -1 in invalid slots
 };
 
+/// What reset() reports besides the observation (Gymnasium's info).
+struct ResetInfo {
+  int64_t list_length = 0;     ///< items in the user's teacher list
+  int64_t rewarded_items = 0;  ///< rewarded items the user holds: what a perfect policy could hit
+};
+
+struct ResetResult {
+  Observation observation;
+  ResetInfo info;
+};
+
 /// What step() reports besides the observation.
 struct StepInfo {
   int32_t item = -1;  ///< the item placed at position t
@@ -164,7 +175,7 @@ class RecEnv {
   /// Starts user `user`'s episode. The MDP has no randomness of its own, so
   /// the same user always gives the same first observation; `seed` is taken
   /// for Gymnasium's signature. InputError for a user outside [0, n_users).
-  Observation reset(uint64_t seed, int32_t user);
+  ResetResult reset(uint64_t seed, int32_t user);
   /// Places the item in slot `action` at position t. InputError for a slot
   /// outside [0, n_actions), one the mask marks invalid, or a step after the
   /// episode ended (call reset).

@@ -359,8 +359,11 @@ TEST_CASE("RecEnv: reproduces every golden episode step by step", "[env][golden]
     const json& steps = episode.at("steps");
     REQUIRE(actions.size() == steps.size());
 
-    CHECK(mismatch(env.reset(0, user), golden_observation(episode.at("first_observation"), user,
-                                                          data, settings)) == "");
+    const ResetResult start = env.reset(0, user);
+    CHECK(mismatch(start.observation, golden_observation(episode.at("first_observation"), user,
+                                                         data, settings)) == "");
+    CHECK(start.info.list_length == static_cast<int64_t>(episode.at("teacher_list").size()));
+    CHECK(start.info.rewarded_items == static_cast<int64_t>(episode.at("held_out").size()));
     double total = 0;
     std::vector<int32_t> recommended;
     StepResult result;
@@ -413,7 +416,7 @@ TEST_CASE("RecEnv: rejects the golden file's invalid action and keeps its state"
   }
   CHECK_THROWS_AS(env.step(0), InputError);
   // reset() starts afresh.
-  CHECK(mismatch(env.reset(0, 1),
+  CHECK(mismatch(env.reset(0, 1).observation,
                  golden_observation(episode.at("first_observation"), 1, data, settings)) == "");
 }
 
@@ -459,7 +462,7 @@ void play_golden_batch(const json& golden, int batch, const std::vector<int32_t>
       row.user = row.queue[row.next++];
       row.step = 0;
       row.single.emplace(data, settings);
-      const Observation single_first = row.single->reset(0, row.user);
+      const Observation single_first = row.single->reset(0, row.user).observation;
       const Observation want = golden_observation(
           golden_episode(golden, row.user).at("first_observation"), row.user, data, settings);
       CHECK(obs.active[i] == 1);
@@ -638,7 +641,7 @@ struct LiteralStep {
 // Plays `steps` from `user`'s `first` observation and checks each literal.
 void play_literal(RecEnv& env, int32_t user, const Observation& first,
                   const std::vector<LiteralStep>& steps) {
-  CHECK(mismatch(env.reset(0, user), first) == "");
+  CHECK(mismatch(env.reset(0, user).observation, first) == "");
   for (std::size_t s = 0; s < steps.size(); ++s) {
     INFO("user " << user << " step " << s);
     const StepResult result = env.step(steps[s].action);
@@ -699,7 +702,7 @@ TEST_CASE("RecEnv: hand-made fixture, every observation, reward and flag", "[env
     RecEnv env(data, fixture_settings());
     const Observation first =
         literal(1, 1, {kPad, kPad}, {6, 3, kPad}, {1, 1, 0}, {0, 1, -1}, {2, 1, 0});
-    CHECK(mismatch(env.reset(0, 1), first) == "");
+    CHECK(mismatch(env.reset(0, 1).observation, first) == "");
     CHECK_THROWS_AS(env.step(-1), InputError);
     CHECK_THROWS_AS(env.step(3), InputError);  // n_actions
     CHECK_THROWS_AS(env.step(2), InputError);  // masked
@@ -735,9 +738,9 @@ TEST_CASE("RecEnv: hand-made fixture, every observation, reward and flag", "[env
   }
   SECTION("reset ignores the seed and repeats the first observation") {
     RecEnv env(data, fixture_settings());
-    CHECK(mismatch(env.reset(1, 0), kUser0First) == "");
+    CHECK(mismatch(env.reset(1, 0).observation, kUser0First) == "");
     env.step(0);
-    CHECK(mismatch(env.reset(12345, 0), kUser0First) == "");
+    CHECK(mismatch(env.reset(12345, 0).observation, kUser0First) == "");
   }
   SECTION("a step before any reset is an error") {
     RecEnv env(data, fixture_settings());
@@ -764,8 +767,8 @@ TEST_CASE("RecEnv and VecRecEnv: bad settings, users and reward names are InputE
   CHECK_THROWS_AS(RecEnv(data, settings), InputError);
 
   RecEnv env(data, fixture_settings());
-  CHECK_THROWS_AS(env.reset(0, -1), InputError);
-  CHECK_THROWS_AS(env.reset(0, 3), InputError);
+  CHECK_THROWS_AS(env.reset(0, -1).observation, InputError);
+  CHECK_THROWS_AS(env.reset(0, 3).observation, InputError);
 
   VecSettings vec;
   vec.batch = 0;
@@ -972,7 +975,7 @@ TEST_CASE("RecEnv: random rollouts follow the rules in every configuration", "[e
     for (int32_t user = 0; user < data.n_users; ++user) {
       INFO("user " << user);
       EpisodeModel model(data, settings, user);
-      Observation obs = env.reset(user, user);
+      Observation obs = env.reset(user, user).observation;
       REQUIRE(invariant_violation(obs, data, settings) == "");
       REQUIRE(mismatch(obs, model.observation()) == "");
       std::set<int32_t> recommended;
@@ -1262,7 +1265,7 @@ TEST_CASE("RecEnv and VecRecEnv: spaces and a feature view over the env data", "
           std::vector<int32_t>(obs.window.begin() + i * 7, obs.window.begin() + (i + 1) * 7));
     CHECK(row.teacher_rank == std::vector<int32_t>(obs.teacher_rank.begin() + i * 7,
                                                    obs.teacher_rank.begin() + (i + 1) * 7));
-    CHECK(mismatch(row, single.reset(0, row.user)) == "");
+    CHECK(mismatch(row, single.reset(0, row.user).observation) == "");
   }
 }
 
