@@ -27,6 +27,7 @@
 #include "env/rec_env.hpp"
 #include "teachers/mostpop.hpp"
 #include "teachers/teacher.hpp"
+#include "tests/shared_data.hpp"
 
 namespace trd {
 namespace {
@@ -249,18 +250,7 @@ std::string idle_violation(const ObservationBatch& obs, int i, int32_t pad) {
 // ---------------------------------------------------------------------------
 // Golden episodes.
 
-std::optional<json> load_golden() {
-  const std::string path = std::string(TRD_SOURCE_DIR) + "/../shared/golden/env_episodes.json";
-  if (!std::filesystem::is_regular_file(path)) {
-    const char* ci = std::getenv("CI");
-    if (ci != nullptr && std::string(ci) == "true") FAIL("CI=true and " << path << " not found");
-    std::cout << "SKIPPED: " << path << " not found" << std::endl;
-    WARN("SKIPPED: " << path << " not found");
-    return std::nullopt;
-  }
-  std::ifstream in(path);
-  return json::parse(in);
-}
+std::optional<json> load_golden() { return testing::golden("env_episodes.json"); }
 
 const json& golden_episode(const json& golden, int32_t user) {
   return golden.at("episodes").at(std::to_string(user));

@@ -15,12 +15,9 @@ namespace {
 
 TEST_CASE("ML-100K: the teacher policy through VecRecEnv reproduces the teacher's ranking",
           "[env][ml-100k]") {
-  const auto path = testing::shared_dataset("ml-100k/u.data");
-  if (!path) return;
-  DatasetProvenance provenance;
-  provenance.name = "ml-100k";
-  const Dataset dataset =
-      make_dataset(load_interactions(*path, SourceFormat::kMovieLens100K).interactions, provenance);
+  const std::optional<Dataset> ml100k = testing::ml100k();
+  if (!ml100k) return;
+  const Dataset& dataset = *ml100k;
   const TrainingSet data = training_set(dataset, kTest);
   MostPop mostpop;
   mostpop.fit(data, nullptr, {});

@@ -12,6 +12,7 @@
 
 #include "data/error.hpp"
 #include "data/metrics.hpp"
+#include "tests/shared_data.hpp"
 
 namespace trd {
 namespace {
@@ -22,21 +23,8 @@ constexpr double kTolerance = 1e-9;
 // relative epsilon would hide errors near 1.
 Approx exactly(double expected) { return Approx(expected).epsilon(0).margin(kTolerance); }
 
-// shared/golden/metrics.json (DESIGN.md, "Metrics"). It lives outside the
-// repository, so when it is missing the test fails under CI=true and elsewhere
-// prints "SKIPPED: ..." (CTest reports the test as skipped).
-std::optional<nlohmann::json> golden_metrics() {
-  const std::string path = TRD_SOURCE_DIR "/../shared/golden/metrics.json";
-  if (!std::filesystem::is_regular_file(path)) {
-    const char* ci = std::getenv("CI");
-    if (ci != nullptr && std::string(ci) == "true") FAIL("CI=true and " << path << " not found");
-    std::cout << "SKIPPED: " << path << " not found" << std::endl;
-    WARN("SKIPPED: " << path << " not found");
-    return std::nullopt;
-  }
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+// shared/golden/metrics.json (DESIGN.md, "Metrics").
+std::optional<nlohmann::json> golden_metrics() { return testing::golden("metrics.json"); }
 
 double metric_at(const std::vector<double>& out, Metric m, std::size_t j, std::size_t n_ks) {
   return out[static_cast<std::size_t>(m) * n_ks + j];
