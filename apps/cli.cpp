@@ -97,6 +97,19 @@ void show_progress(const std::string& text, bool last) {
   }
 }
 
+void write_text_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary);
+    out << text;
+    if (!out.flush()) {
+      std::remove(temporary.c_str());
+      throw InputError(path + ": cannot be written");
+    }
+  }
+  std::filesystem::rename(temporary, path);
+}
+
 double now_seconds() {
   using Clock = std::chrono::steady_clock;
   return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();

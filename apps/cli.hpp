@@ -52,6 +52,10 @@ std::optional<std::string> find_in_data_dirs(const std::string& relative,
 /// terminal, one plain line per update when stderr is a file or a pipe.
 void show_progress(const std::string& text, bool last);
 
+/// Writes `text` to `path` through a temporary file and a rename, so a crash
+/// never leaves half a file under the final name. InputError if it cannot.
+void write_text_atomically(const std::string& path, const std::string& text);
+
 /// Seconds since an arbitrary epoch, for timings.
 double now_seconds();
 

@@ -7,8 +7,10 @@
 #include <optional>
 #include <sstream>
 
+#include "apps/agent_options.hpp"
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
+#include "apps/student.hpp"
 #include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/knowledge.hpp"
@@ -17,23 +19,6 @@
 
 namespace trd::cli {
 namespace {
-
-// A knowledge file can only be scored against the dataset it was made from.
-void check_matches(const Knowledge& knowledge, const std::string& knowledge_path,
-                   const Dataset& dataset, const std::string& dataset_path) {
-  if (knowledge.n_users != dataset.n_users() || knowledge.n_items != dataset.n_items()) {
-    throw InputError(knowledge_path + ": has " + std::to_string(knowledge.n_users) + " users and " +
-                     std::to_string(knowledge.n_items) + " items, but " + dataset_path + " has " +
-                     std::to_string(dataset.n_users()) + " and " +
-                     std::to_string(dataset.n_items()) + " (knowledge for another dataset?)");
-  }
-  const std::string fingerprint = dataset_fingerprint(dataset);
-  if (!knowledge.dataset_fingerprint.empty() && knowledge.dataset_fingerprint != fingerprint) {
-    throw InputError(knowledge_path + ": was made from a dataset with fingerprint " +
-                     knowledge.dataset_fingerprint + ", not " + dataset_path + " (" + fingerprint +
-                     ")");
-  }
-}
 
 std::string format_value(double value) {
   char text[32];
@@ -61,19 +46,6 @@ std::string markdown_table(const Evaluation& evaluation,
   return table.str();
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary);
-    out << text;
-    if (!out.flush()) {
-      std::remove(temporary.c_str());
-      throw InputError(path + ": cannot be written");
-    }
-  }
-  std::filesystem::rename(temporary, path);
-}
-
 }  // namespace
 
 int run_eval(const std::vector<std::string>& args) {
@@ -91,9 +63,15 @@ int run_eval(const std::vector<std::string>& args) {
       ("compare", po::value<std::string>()->default_value(""),
        "a second knowledge file: report this minus that with 95% paired bootstrap intervals")
       ("csv", po::value<std::string>()->default_value(""),
-       "also write the figures to this CSV file");
+       "also write the figures to this CSV file")
+      ("agent", po::value<std::string>()->default_value(""),
+       "a trd train folder: report its student against the knowledge's teacher and MostPop, and "
+       "write eval.md, eval.csv and the student's lists (recommendations.csv, .h5)")
+      ("out", po::value<std::string>()->default_value(""),
+       "with --agent: folder for those files (default: the agent's folder)")
+      ("threads", po::value<int>()->default_value(1), "with --agent: LibTorch threads");
   // clang-format on
-  const auto values = parse("eval", "--dataset FILE --knowledge FILE [options]", options, args);
+  const auto values = parse("eval", "--dataset FILE --knowledge FILE [--agent DIR] [options]", options, args);
   if (!values) return kExitOk;
   const auto& v = *values;
   const std::string dataset_path = v["dataset"].as<std::string>();
@@ -105,10 +83,28 @@ int run_eval(const std::vector<std::string>& args) {
   const int n_candidates = v["candidates"].as<int>();
   const uint64_t seed = v["seed"].as<uint64_t>();
   if (n_candidates < 0) throw InputError("--candidates must be 0 (full ranking) or positive");
+  if (!v["agent"].as<std::string>().empty()) {
+    if (!compare_path.empty()) throw InputError("--compare and --agent cannot be combined");
+    StudentReportInputs inputs;
+    inputs.dataset_path = dataset_path;
+    inputs.knowledge_path = knowledge_path;
+    inputs.agent_dir = v["agent"].as<std::string>();
+    inputs.out_dir = v["out"].as<std::string>().empty() ? inputs.agent_dir : v["out"].as<std::string>();
+    inputs.split = split;
+    inputs.candidates = n_candidates;
+    inputs.ks = ks;
+    inputs.seed = seed;
+    inputs.threads = v["threads"].as<int>();
+    const nlohmann::json figures = report_student(inputs);
+    if (!csv_path.empty()) std::filesystem::copy_file(inputs.out_dir + "/eval.csv", csv_path,
+                                                      std::filesystem::copy_options::overwrite_existing);
+    if (v["json"].as<bool>()) print_json(figures);
+    return kExitOk;
+  }
 
   const Dataset dataset = read_dataset(dataset_path);
   const Knowledge knowledge = read_knowledge(knowledge_path);
-  check_matches(knowledge, knowledge_path, dataset, dataset_path);
+  check_knowledge_matches(knowledge, knowledge_path, dataset, dataset_path);
   if (knowledge.stage != kSplitNames[split]) {
     std::cerr << "trd eval: note: " << knowledge_path << " holds lists for stage "
               << knowledge.stage << ", evaluated here on " << kSplitNames[split] << "\n";
@@ -158,7 +154,7 @@ int run_eval(const std::vector<std::string>& args) {
   std::vector<Interval> intervals;
   if (!compare_path.empty()) {
     const Knowledge other = read_knowledge(compare_path);
-    check_matches(other, compare_path, dataset, dataset_path);
+    check_knowledge_matches(other, compare_path, dataset, dataset_path);
     const Evaluation baseline = evaluate_lists(other, compare_path);
     for (Eigen::Index c = 0; c < evaluation.per_user.cols(); ++c) {
       intervals.push_back(paired_bootstrap(evaluation.per_user.col(c), baseline.per_user.col(c),

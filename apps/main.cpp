@@ -13,6 +13,7 @@ const std::vector<trd::cli::Command>& commands() {
   static const std::vector<trd::cli::Command> kCommands = {
       {"data", "load, filter and split a dataset into dataset.h5", trd::cli::run_data},
       {"teacher", "fit a teacher for a stage and write its knowledge.h5", trd::cli::run_teacher},
+      {"train", "train a student (DQN, DDPG, ...) on a teacher's knowledge", trd::cli::run_train},
       {"eval", "evaluate a knowledge file's lists on a split", trd::cli::run_eval},
       {"inspect", "validate and summarise any trd HDF5 file", trd::cli::run_inspect},
       {"bench", "measure speed: trd bench data | teacher | env", trd::cli::run_bench},

@@ -10,6 +10,12 @@
 
 namespace trd {
 
+/// Valid slots in row `row` (they are contiguous at the front of the window).
+int valid_slots(const ObservationBatch& observations, int row);
+
+/// A uniform valid slot of row `row` (0 when it has none), from `engine`.
+int32_t random_slot(const ObservationBatch& observations, int row, std::mt19937_64& engine);
+
 /// Always slot 0: replays the teacher's list exactly.
 void teacher_policy(const ObservationBatch& observations, std::vector<int32_t>& actions);
 

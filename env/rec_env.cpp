@@ -4,16 +4,10 @@
 #include <cmath>
 
 #include "data/error.hpp"
+#include "data/random.hpp"
 
 namespace trd {
 namespace {
-
-// Uniform index from the engine's bits: the standard distributions differ
-// between standard libraries, and a seed must give the same users everywhere.
-int64_t uniform_below(std::mt19937_64& engine, int64_t n) {
-  const double unit = static_cast<double>(engine() >> 11) * 0x1.0p-53;
-  return std::min(n - 1, static_cast<int64_t>(unit * static_cast<double>(n)));
-}
 
 void check_settings(const EnvSettings& settings) {
   if (settings.n_actions < 1 || settings.history_length < 1 || settings.episode_length < 1) {
@@ -330,7 +324,7 @@ const ObservationBatch& VecRecEnv::reset(uint64_t seed) {
 void VecRecEnv::next_episode(int row) {
   const std::vector<int32_t>& users = settings_.users;
   if (settings_.order == UserOrder::kRandom) {
-    rows_.start(row, users[uniform_below(rngs_[row], static_cast<int64_t>(users.size()))]);
+    rows_.start(row, users[uniform_index(rngs_[row], static_cast<int64_t>(users.size()))]);
     return;
   }
   if (cursor_[row] < static_cast<int64_t>(users.size())) {

@@ -1,0 +1,59 @@
+#pragma once
+
+// The one interface between learners and the loops that train and evaluate
+// them (agents/training.hpp, the trd commands). A custom agent is one class
+// implementing it; examples/linear_agent.cpp is a worked one.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "env/rec_env.hpp"
+
+namespace trd {
+
+/// A named figure an update reports (loss, mean Q, ...), for logs.
+struct NamedValue {
+  std::string name;
+  double value = 0;
+};
+
+/// One VecRecEnv step seen by a learner: the observations acted on, the
+/// actions, what the env returned, and the next observations. For rows whose
+/// episode ended (terminated or truncated) the next observation is the ended
+/// episode's last one (VecRecEnv::final_observations), not the autoreset one.
+struct Transitions {
+  const ObservationBatch* observations = nullptr;
+  const int32_t* actions = nullptr;  ///< [B]
+  const StepBatch* step = nullptr;
+  const ObservationBatch* next_observations = nullptr;
+  const ObservationBatch* final_observations = nullptr;
+};
+
+class Agent {
+ public:
+  virtual ~Agent() = default;
+
+  /// The registry name ("dqn", "ddpg", "teacher", "random", ...).
+  virtual std::string name() const = 0;
+  /// Writes one valid slot per active row into `actions` (resized to B);
+  /// `explore` adds the agent's exploration (epsilon, noise), else greedy.
+  virtual void act(const ObservationBatch& observations, bool explore,
+                   std::vector<int32_t>& actions) = 0;
+  /// Records one env step's transitions (active rows only) for later updates.
+  virtual void observe(const Transitions& transitions) = 0;
+  /// One learning step from what was observed; empty when there is nothing
+  /// to learn yet (or nothing to learn at all, as for the baselines).
+  virtual std::vector<NamedValue> update() = 0;
+  /// Every hyper-parameter, for the checkpoint sidecar and run logs.
+  virtual nlohmann::json settings() const = 0;
+  /// Writes the learned state to `path` (LibTorch's archive format).
+  virtual void save(const std::string& path) const = 0;
+  /// Restores state written by save(); InputError when `path` holds another
+  /// agent or other dimensions.
+  virtual void load(const std::string& path) = 0;
+};
+
+}  // namespace trd

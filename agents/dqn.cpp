@@ -1,0 +1,185 @@
+#include "agents/dqn.hpp"
+
+#include <algorithm>
+
+#include "data/random.hpp"
+#include "env/policies.hpp"
+
+namespace trd {
+namespace {
+
+constexpr int kTeacherFeatures = 2;  // see ObservationTensors::teacher_features
+
+
+// Slot part inputs: the candidate's embedding, its products with the user and
+// with the history mean, those products' sums (dot products) standardised
+// within the window, and optionally the teacher features. An MLP learns dot
+// products poorly from a plain concatenation, and on ML-100K how close a
+// candidate is to the user's recent items is
+// the strongest signal the teacher's order leaves out.
+int64_t slot_inputs(int64_t dim, const DqnSettings& settings) {
+  return (settings.slot_embeddings ? 3 * dim : 0) + 1 + kTeacherFeatures;
+}
+
+}  // namespace
+
+torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& terminated,
+                          const torch::Tensor& next_mask, const torch::Tensor& next_online,
+                          const torch::Tensor& next_target, double gamma) {
+  const torch::Tensor best = masked(next_online, next_mask).argmax(1, /*keepdim=*/true);
+  const torch::Tensor has_valid = next_mask.any(1);
+  const torch::Tensor bootstrap =
+      torch::where(has_valid & terminated.logical_not(), next_target.gather(1, best).squeeze(1),
+                   torch::zeros_like(rewards));
+  return rewards + gamma * bootstrap;
+}
+
+QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
+    : pad_item_(spaces.pad_item), teacher_features_(settings.teacher_features),
+      slot_embeddings_(settings.slot_embeddings),
+      state_embeddings_(settings.state_embeddings) {
+  embeddings_ = register_module(
+      "embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
+  const int64_t dim = embeddings_->dim();
+  state_layer_ = register_module(
+      "state",
+      torch::nn::Linear((state_embeddings_ ? dim * (spaces.history_length + 1) : 0) + 1,
+                        settings.hidden));
+  slot_layer_ = register_module(
+      "slot", torch::nn::Linear(torch::nn::LinearOptions(slot_inputs(dim, settings),
+                                                         settings.hidden)
+                                    .bias(false)));
+  hidden_layer_ = register_module("hidden", torch::nn::Linear(settings.hidden, settings.hidden));
+  output_layer_ = register_module("output", torch::nn::Linear(settings.hidden, 1));
+}
+
+torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
+  const torch::Tensor user = embeddings_->users(observations.user);             // [B, d]
+  const torch::Tensor history = embeddings_->items(observations.history);       // [B, H, d]
+  const torch::Tensor history_mean =
+      embeddings_->history_mean(observations.history, pad_item_);               // [B, d]
+  const torch::Tensor state = state_layer_(
+      state_embeddings_ ? torch::cat({user, history.flatten(1), observations.position}, 1)
+                        : observations.position);  // [B, h]
+  const torch::Tensor candidates = embeddings_->items(observations.window);     // [B, n, d]
+  const torch::Tensor with_user = candidates * user.unsqueeze(1);
+  const torch::Tensor with_history = candidates * history_mean.unsqueeze(1);
+  std::vector<torch::Tensor> slot_parts = {
+      standardize_rows(with_history.sum(2), observations.mask).unsqueeze(2)};
+  if (teacher_features_) {
+    slot_parts.push_back(observations.teacher_features);
+  } else {
+    // Two columns, so the layer's shape does not depend on the flag.
+    const torch::Tensor user_scores = standardize_rows(with_user.sum(2), observations.mask);
+    slot_parts.push_back(torch::stack({user_scores, torch::zeros_like(user_scores)}, 2));
+  }
+  if (slot_embeddings_) slot_parts.insert(slot_parts.end(), {candidates, with_user, with_history});
+  const torch::Tensor slots = slot_layer_(torch::cat(slot_parts, 2));           // [B, n, h]
+  const torch::Tensor hidden = torch::relu(hidden_layer_(torch::relu(state.unsqueeze(1) + slots)));
+  return output_layer_(hidden).squeeze(2);
+}
+
+DqnAgent::DqnAgent(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
+    : spaces_(spaces),
+      settings_(settings),
+      replay_(spaces, settings.replay_capacity, settings.seed + 1),
+      engine_(settings.seed + 2) {
+  torch::manual_seed(settings.seed);
+  online_ = QNetwork(data, spaces, settings);
+  target_ = QNetwork(data, spaces, settings);
+  copy_parameters(*online_, *target_);
+  for (auto& parameter : target_->parameters()) parameter.set_requires_grad(false);
+  std::vector<torch::Tensor> trainable;
+  for (auto& parameter : online_->parameters()) {
+    if (parameter.requires_grad()) trainable.push_back(parameter);
+  }
+  optimizer_ = std::make_unique<torch::optim::Adam>(trainable,
+                                                    torch::optim::AdamOptions(settings.lr));
+}
+
+double DqnAgent::epsilon() const {
+  const double progress =
+      std::min(1.0, static_cast<double>(exploring_steps_) /
+                        static_cast<double>(std::max<int64_t>(1, settings_.epsilon_decay_steps)));
+  return settings_.epsilon_start + progress * (settings_.epsilon_end - settings_.epsilon_start);
+}
+
+torch::Tensor DqnAgent::q_values(const ObservationBatch& observations) {
+  const torch::NoGradGuard no_grad;
+  const ObservationTensors tensors = to_tensors(observations, spaces_.episode_length);
+  return masked(online_->forward(tensors), tensors.mask);
+}
+
+void DqnAgent::act(const ObservationBatch& observations, bool explore,
+                   std::vector<int32_t>& actions) {
+  const torch::Tensor best = q_values(observations).argmax(1).to(torch::kInt32).contiguous();
+  actions.assign(best.data_ptr<int32_t>(), best.data_ptr<int32_t>() + observations.batch);
+  if (!explore) return;
+  const double threshold = epsilon();
+  for (int row = 0; row < observations.batch; ++row) {
+    if (observations.active[row] == 0) continue;
+    ++exploring_steps_;
+    if (uniform_unit(engine_) < threshold) actions[row] = random_slot(observations, row, engine_);
+  }
+}
+
+void DqnAgent::observe(const Transitions& transitions) { replay_.add(transitions); }
+
+std::vector<NamedValue> DqnAgent::update() {
+  if (replay_.size() < std::max<int64_t>(settings_.learning_starts, 1)) return {};
+  replay_.sample(settings_.batch_size, sample_);
+  const ObservationTensors states = to_tensors(sample_.observations, spaces_.episode_length);
+  const ObservationTensors next = to_tensors(sample_.next_observations, spaces_.episode_length);
+  const int64_t n = settings_.batch_size;
+  const torch::Tensor actions =
+      torch::from_blob(sample_.actions.data(), {n, 1}, torch::kInt32).to(torch::kInt64);
+  const torch::Tensor rewards = torch::from_blob(sample_.rewards.data(), {n}, torch::kFloat32);
+  const torch::Tensor terminated =
+      torch::from_blob(sample_.terminated.data(), {n}, torch::kInt8).to(torch::kBool);
+
+  torch::Tensor targets;
+  {
+    const torch::NoGradGuard no_grad;
+    targets = dqn_targets(rewards, terminated, next.mask, online_->forward(next),
+                          target_->forward(next), settings_.gamma);
+  }
+  const torch::Tensor q = online_->forward(states).gather(1, actions).squeeze(1);
+  const torch::Tensor loss = torch::smooth_l1_loss(q, targets);
+  optimizer_->zero_grad();
+  loss.backward();
+  torch::nn::utils::clip_grad_norm_(online_->parameters(), settings_.grad_clip);
+  optimizer_->step();
+  if (++updates_ % settings_.target_update == 0) copy_parameters(*online_, *target_);
+  return {{"loss", loss.item<double>()}, {"q", q.mean().item<double>()}, {"epsilon", epsilon()}};
+}
+
+nlohmann::json DqnAgent::settings() const { return settings_; }
+
+namespace {
+
+std::vector<CheckpointDimension> dqn_dimensions(const Spaces& spaces, const DqnSettings& settings,
+                                                int64_t dim) {
+  return {{"n_users", spaces.n_users},
+          {"n_items", spaces.n_items},
+          {"embedding dim", dim},
+          {"n_actions", spaces.n_actions},
+          {"history length", spaces.history_length},
+          {"episode length", spaces.episode_length},
+          {"hidden", settings.hidden},
+          {"teacher_features", settings.teacher_features ? 1 : 0}};
+}
+
+}  // namespace
+
+void DqnAgent::save(const std::string& path) const {
+  const int64_t dim = online_->named_parameters()["embeddings.users.weight"].size(1);
+  save_modules(path, name(), dqn_dimensions(spaces_, settings_, dim), {{"online", online_.get()}});
+}
+
+void DqnAgent::load(const std::string& path) {
+  const int64_t dim = online_->named_parameters()["embeddings.users.weight"].size(1);
+  load_modules(path, name(), dqn_dimensions(spaces_, settings_, dim), {{"online", online_.get()}});
+  copy_parameters(*online_, *target_);
+}
+
+}  // namespace trd

@@ -1,0 +1,102 @@
+#pragma once
+
+// Double DQN over the window slots (DESIGN.md, "Agents"). Q(s, a) for every
+// slot comes from one batched forward pass: the first layer is split into a
+// state part, computed once per observation, and a slot part, computed per
+// slot, so scoring 20 slots costs little more than scoring one.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "agents/agent.hpp"
+#include "agents/networks.hpp"
+#include "agents/replay_buffer.hpp"
+
+namespace trd {
+
+struct DqnSettings {
+  int hidden = 64;                      ///< width of the two hidden layers
+  int dim = 32;                         ///< embedding width when the teacher has none
+  bool train_embeddings = false;        ///< fine-tune the teacher's embeddings (default: frozen)
+  bool teacher_features = true;         ///< feed the teacher's score and rank (TRD's --pred_score)
+  bool slot_embeddings = false;         ///< feed each candidate's embedding and its products too
+  bool state_embeddings = false;        ///< feed the user's and history's embeddings to the state part
+  double gamma = 0.9;                   ///< discount
+  double lr = 1e-3;                     ///< Adam learning rate
+  double grad_clip = 10.0;              ///< max global gradient norm
+  int batch_size = 256;                 ///< transitions per update
+  int64_t replay_capacity = 50000;      ///< transitions kept
+  int64_t learning_starts = 1000;       ///< transitions observed before the first update
+  int target_update = 200;              ///< updates between target-network copies
+  double epsilon_start = 1.0;           ///< exploration at the first step
+  double epsilon_end = 0.05;            ///< exploration after the decay
+  int64_t epsilon_decay_steps = 20000;  ///< exploring user-steps of the linear decay
+  uint64_t seed = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, teacher_features,
+                                   slot_embeddings, state_embeddings,
+                                   gamma, lr, grad_clip, batch_size, replay_capacity,
+                                   learning_starts, target_update, epsilon_start, epsilon_end,
+                                   epsilon_decay_steps, seed)
+
+/// Double-DQN targets, DESIGN.md's rule: r + gamma * Q_target(s', a*) with
+/// a* the online net's argmax over the valid slots of s'; no bootstrap term
+/// after termination; a next state without a valid slot contributes 0.
+/// rewards, terminated: [N]; next_mask, next_online, next_target: [N, n].
+torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& terminated,
+                          const torch::Tensor& next_mask, const torch::Tensor& next_online,
+                          const torch::Tensor& next_target, double gamma);
+
+/// Q(s, .) over every slot: [B, n], unmasked.
+class QNetworkImpl : public torch::nn::Module {
+ public:
+  QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings);
+  torch::Tensor forward(const ObservationTensors& observations);
+
+ private:
+  int32_t pad_item_;
+  bool teacher_features_;
+  bool slot_embeddings_;
+  bool state_embeddings_;
+  EmbeddingTables embeddings_{nullptr};
+  torch::nn::Linear state_layer_{nullptr}, slot_layer_{nullptr}, hidden_layer_{nullptr},
+      output_layer_{nullptr};
+};
+TORCH_MODULE(QNetwork);
+
+class DqnAgent : public Agent {
+ public:
+  /// Builds the networks for `data`'s env (its embeddings seed the tables).
+  DqnAgent(const EnvData& data, const Spaces& spaces, const DqnSettings& settings);
+
+  std::string name() const override { return "dqn"; }
+  void act(const ObservationBatch& observations, bool explore,
+           std::vector<int32_t>& actions) override;
+  void observe(const Transitions& transitions) override;
+  std::vector<NamedValue> update() override;
+  nlohmann::json settings() const override;
+  void save(const std::string& path) const override;
+  void load(const std::string& path) override;
+
+  /// Q-values of every slot, masked (-inf in invalid slots): [B, n].
+  torch::Tensor q_values(const ObservationBatch& observations);
+  double epsilon() const;
+
+ private:
+  Spaces spaces_;
+  DqnSettings settings_;
+  QNetwork online_{nullptr}, target_{nullptr};
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  ReplayBuffer replay_;
+  ReplaySample sample_;
+  std::mt19937_64 engine_;
+  int64_t exploring_steps_ = 0;
+  int64_t updates_ = 0;
+};
+
+}  // namespace trd

@@ -1,0 +1,197 @@
+#include "agents/networks.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+
+#include "data/error.hpp"
+
+namespace trd {
+namespace {
+
+torch::Tensor ids_tensor(const std::vector<int32_t>& ids, std::vector<int64_t> shape) {
+  return torch::from_blob(const_cast<int32_t*>(ids.data()), shape, torch::kInt32)
+      .to(torch::kInt64);
+}
+
+torch::Tensor embedding_rows(const RowMatrixXf& source, int64_t rows, int dim, bool pad_row) {
+  const int64_t total = rows + (pad_row ? 1 : 0);
+  torch::Tensor weight;
+  if (source.size() > 0) {
+    weight = torch::zeros({total, source.cols()});
+    weight.narrow(0, 0, rows).copy_(
+        torch::from_blob(const_cast<float*>(source.data()), {rows, source.cols()}, torch::kFloat32));
+  } else {
+    weight = torch::randn({total, dim}) * 0.1;
+    if (pad_row) weight[rows].zero_();
+  }
+  return weight;
+}
+
+}  // namespace
+
+ObservationTensors to_tensors(const ObservationBatch& observations, int episode_length) {
+  const int64_t b = observations.batch;
+  const int64_t n = observations.n_actions;
+  ObservationTensors tensors;
+  tensors.user = ids_tensor(observations.user, {b});
+  tensors.history = ids_tensor(observations.history, {b, observations.history_length});
+  tensors.window = ids_tensor(observations.window, {b, n});
+  tensors.mask =
+      torch::from_blob(const_cast<int8_t*>(observations.mask.data()), {b, n}, torch::kInt8)
+          .to(torch::kBool);
+  tensors.position = (ids_tensor(observations.t, {b, 1}).to(torch::kFloat32) - 1.0) /
+                     static_cast<double>(episode_length);
+
+  const torch::Tensor score =
+      torch::from_blob(const_cast<float*>(observations.teacher_score.data()), {b, n},
+                       torch::kFloat32);
+  const torch::Tensor rank = ids_tensor(observations.teacher_rank, {b, n}).to(torch::kFloat32);
+  const torch::Tensor rank_feature =
+      tensors.mask.to(torch::kFloat32) / torch::log2(rank.clamp_min(0.0) + 2.0);
+  tensors.teacher_features = torch::stack({standardize_rows(score, tensors.mask), rank_feature}, /*dim=*/2);
+  return tensors;
+}
+
+torch::Tensor standardize_rows(const torch::Tensor& values, const torch::Tensor& mask) {
+  const torch::Tensor valid = mask.to(torch::kFloat32);
+  const torch::Tensor count = valid.sum(1, /*keepdim=*/true).clamp_min(1.0);
+  const torch::Tensor mean = (values * valid).sum(1, true) / count;
+  const torch::Tensor centred = (values - mean) * valid;
+  const torch::Tensor spread = (centred.pow(2).sum(1, true) / count).sqrt().clamp_min(1e-6);
+  return centred / spread;
+}
+
+torch::Tensor masked(const torch::Tensor& values, const torch::Tensor& mask) {
+  return values.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+}
+
+EmbeddingTablesImpl::EmbeddingTablesImpl(const EnvData& data, int dim, bool trainable) {
+  const torch::NoGradGuard no_grad;
+  const torch::Tensor user_weight =
+      embedding_rows(data.user_embeddings, data.n_users, dim, /*pad_row=*/false);
+  const torch::Tensor item_weight =
+      embedding_rows(data.item_embeddings, data.n_items, dim, /*pad_row=*/true);
+  users_ = register_module(
+      "users", torch::nn::Embedding(torch::nn::EmbeddingOptions(data.n_users, user_weight.size(1))
+                                        ._weight(user_weight)));
+  items_ = register_module(
+      "items", torch::nn::Embedding(torch::nn::EmbeddingOptions(data.n_items + 1, item_weight.size(1))
+                                        .padding_idx(data.n_items)
+                                        ._weight(item_weight)));
+  users_->weight.set_requires_grad(trainable);
+  items_->weight.set_requires_grad(trainable);
+}
+
+torch::Tensor EmbeddingTablesImpl::history_mean(const torch::Tensor& history, int32_t pad_item) {
+  const torch::Tensor present = history.ne(pad_item).to(torch::kFloat32);  // [B, H]
+  const torch::Tensor sum = items(history).sum(1);  // pad rows are zero
+  return sum / present.sum(1, /*keepdim=*/true).clamp_min(1.0);
+}
+
+void copy_parameters(const torch::nn::Module& source, torch::nn::Module& target) {
+  soft_update(source, target, 1.0);
+}
+
+void soft_update(const torch::nn::Module& source, torch::nn::Module& target, double tau) {
+  const torch::NoGradGuard no_grad;
+  const auto from = source.parameters();
+  auto to = target.parameters();
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    if (tau == 1.0) {
+      to[i].copy_(from[i]);
+    } else {
+      to[i].mul_(1.0 - tau).add_(from[i], tau);
+    }
+  }
+}
+
+}  // namespace trd
+
+namespace trd {
+namespace {
+
+constexpr const char* kAgentKey = "trd/agent";
+constexpr const char* kDimensionsKey = "trd/dimensions";
+
+torch::Tensor text_tensor(const std::string& text) {
+  std::vector<int64_t> codes(text.begin(), text.end());
+  return torch::tensor(codes, torch::kInt64);
+}
+
+std::string tensor_text(const torch::Tensor& tensor) {
+  std::string text;
+  const torch::Tensor codes = tensor.to(torch::kInt64).contiguous();
+  for (int64_t i = 0; i < codes.numel(); ++i) text += static_cast<char>(codes[i].item<int64_t>());
+  return text;
+}
+
+}  // namespace
+
+void save_modules(const std::string& path, const std::string& agent,
+                  const std::vector<CheckpointDimension>& dimensions,
+                  const std::vector<std::pair<std::string, const torch::nn::Module*>>& modules) {
+  torch::serialize::OutputArchive archive;
+  archive.write(kAgentKey, text_tensor(agent));
+  std::vector<int64_t> values;
+  for (const auto& dimension : dimensions) values.push_back(dimension.value);
+  archive.write(kDimensionsKey, torch::tensor(values, torch::kInt64));
+  for (const auto& [name, module] : modules) {
+    torch::serialize::OutputArchive part;
+    module->save(part);
+    archive.write(name, part);
+  }
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  try {
+    archive.save_to(temporary);
+  } catch (const c10::Error&) {
+    std::remove(temporary.c_str());
+    throw InputError(path + ": cannot write the checkpoint");
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+void load_modules(const std::string& path, const std::string& agent,
+                  const std::vector<CheckpointDimension>& dimensions,
+                  const std::vector<std::pair<std::string, torch::nn::Module*>>& modules) {
+  if (!std::filesystem::is_regular_file(path)) throw InputError(path + ": no such checkpoint");
+  torch::serialize::InputArchive archive;
+  torch::Tensor agent_tensor, dimension_tensor;
+  try {
+    archive.load_from(path);
+    archive.read(kAgentKey, agent_tensor);
+    archive.read(kDimensionsKey, dimension_tensor);
+  } catch (const c10::Error&) {
+    throw InputError(path + ": not a trd agent checkpoint");
+  }
+  const std::string saved_agent = tensor_text(agent_tensor);
+  if (saved_agent != agent) {
+    throw InputError(path + ": holds a '" + saved_agent + "' agent, not '" + agent + "'");
+  }
+  if (dimension_tensor.numel() != static_cast<int64_t>(dimensions.size())) {
+    throw InputError(path + ": has " + std::to_string(dimension_tensor.numel()) +
+                     " dimensions in its header, expected " + std::to_string(dimensions.size()));
+  }
+  for (std::size_t i = 0; i < dimensions.size(); ++i) {
+    const int64_t saved = dimension_tensor[static_cast<int64_t>(i)].item<int64_t>();
+    if (saved != dimensions[i].value) {
+      throw InputError(path + ": was trained with " + dimensions[i].name + " = " +
+                       std::to_string(saved) + ", but this setup has " +
+                       std::to_string(dimensions[i].value));
+    }
+  }
+  try {
+    for (const auto& [name, module] : modules) {
+      torch::serialize::InputArchive part;
+      archive.read(name, part);
+      module->load(part);
+    }
+  } catch (const c10::Error& error) {
+    throw InputError(path + ": cannot be restored: " + std::string(error.what_without_backtrace()));
+  }
+}
+
+}  // namespace trd

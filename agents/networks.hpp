@@ -1,0 +1,83 @@
+#pragma once
+
+// What DQN and DDPG share: observation batches as tensors, and the embedding
+// tables a student keeps (initialised from its teacher's).
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "env/rec_env.hpp"
+
+namespace trd {
+
+/// An ObservationBatch as tensors.
+struct ObservationTensors {
+  torch::Tensor user;              ///< [B] int64
+  torch::Tensor history;           ///< [B, H] int64, pad_item where empty
+  torch::Tensor window;            ///< [B, n] int64, pad_item in invalid slots
+  torch::Tensor mask;              ///< [B, n] bool, true where a slot holds a candidate
+  torch::Tensor position;          ///< [B, 1] float: (t - 1) / K, how far the episode is
+  torch::Tensor teacher_features;  ///< [B, n, 2] float: standardised score, 1 / log2(rank + 2)
+};
+
+/// Features of teacher scores are standardised within each row's valid slots,
+/// so teachers with other score scales (dot products, cosines, counts) look
+/// alike to the student.
+ObservationTensors to_tensors(const ObservationBatch& observations, int episode_length);
+
+/// Each row of `values` [B, n] standardised over its valid slots (mean 0,
+/// variance 1 there); invalid slots become 0.
+torch::Tensor standardize_rows(const torch::Tensor& values, const torch::Tensor& mask);
+
+/// Masks invalid slots with -inf so argmax and max ignore them.
+torch::Tensor masked(const torch::Tensor& values, const torch::Tensor& mask);
+
+/// User and item embedding tables; item row pad_item is a fixed zero vector.
+class EmbeddingTablesImpl : public torch::nn::Module {
+ public:
+  /// Rows start from `data`'s teacher embeddings when it has them, else from
+  /// seeded N(0, 0.1^2) draws of width `dim`; `trainable` false freezes them.
+  EmbeddingTablesImpl(const EnvData& data, int dim, bool trainable);
+
+  torch::Tensor users(const torch::Tensor& ids) { return users_->forward(ids); }
+  torch::Tensor items(const torch::Tensor& ids) { return items_->forward(ids); }
+  /// Mean of the non-pad history embeddings, [B, dim] (zero without history).
+  torch::Tensor history_mean(const torch::Tensor& history, int32_t pad_item);
+  int64_t dim() const { return users_->weight.size(1); }
+
+ private:
+  torch::nn::Embedding users_{nullptr}, items_{nullptr};
+};
+TORCH_MODULE(EmbeddingTables);
+
+/// Copies every parameter of `source` into `target` (same architecture).
+void copy_parameters(const torch::nn::Module& source, torch::nn::Module& target);
+/// target <- tau * source + (1 - tau) * target, parameter by parameter.
+void soft_update(const torch::nn::Module& source, torch::nn::Module& target, double tau);
+
+}  // namespace trd
+
+namespace trd {
+
+/// A named dimension a checkpoint must agree on to be loaded.
+struct CheckpointDimension {
+  std::string name;
+  int64_t value;
+};
+
+/// Writes `modules` (name, module) to `path` with a header of the agent's name
+/// and dimensions, atomically (temporary file, then rename).
+void save_modules(const std::string& path, const std::string& agent,
+                  const std::vector<CheckpointDimension>& dimensions,
+                  const std::vector<std::pair<std::string, const torch::nn::Module*>>& modules);
+/// Restores what save_modules wrote. InputError naming `path` when it is not a
+/// checkpoint, holds another agent, or any dimension differs.
+void load_modules(const std::string& path, const std::string& agent,
+                  const std::vector<CheckpointDimension>& dimensions,
+                  const std::vector<std::pair<std::string, torch::nn::Module*>>& modules);
+
+}  // namespace trd

@@ -1,0 +1,33 @@
+#include "agents/registry.hpp"
+
+#include "agents/baselines.hpp"
+#include "data/error.hpp"
+
+namespace trd {
+
+AgentSettings settings_from_json(const std::string& name, const nlohmann::json& settings) {
+  AgentSettings result;
+  try {
+    if (name == "dqn") {
+      result.dqn = settings.get<DqnSettings>();
+      result.seed = result.dqn.seed;
+    }
+  } catch (const nlohmann::json::exception& error) {
+    throw InputError("settings of agent '" + name + "': " + error.what());
+  }
+  return result;
+}
+
+std::unique_ptr<Agent> make_agent(const std::string& name, const EnvData& data,
+                                  const Spaces& spaces, const AgentSettings& settings) {
+  if (name == "dqn") {
+    DqnSettings dqn = settings.dqn;
+    dqn.seed = settings.seed;
+    return std::make_unique<DqnAgent>(data, spaces, dqn);
+  }
+  if (name == "teacher") return std::make_unique<TeacherAgent>();
+  if (name == "random") return std::make_unique<RandomAgent>(settings.seed);
+  throw InputError("--agent '" + name + "': unknown agent (expected " + kAgentNames + ")");
+}
+
+}  // namespace trd

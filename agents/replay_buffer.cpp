@@ -1,0 +1,62 @@
+#include "agents/replay_buffer.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "data/error.hpp"
+#include "data/random.hpp"
+
+namespace trd {
+namespace {
+
+void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces) {
+  sample.observations.resize(rows, spaces.history_length, spaces.n_actions, spaces.pad_item);
+  sample.next_observations.resize(rows, spaces.history_length, spaces.n_actions, spaces.pad_item);
+  sample.actions.assign(rows, 0);
+  sample.rewards.assign(rows, 0.0f);
+  sample.terminated.assign(rows, 0);
+}
+
+}  // namespace
+
+ReplayBuffer::ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed)
+    : spaces_(spaces), capacity_(capacity), engine_(seed) {
+  if (capacity < 1 || capacity > (int64_t{1} << 30)) {
+    throw InputError("replay capacity must be in [1, 2^30], got " + std::to_string(capacity));
+  }
+  resize_sample(storage_, static_cast<int>(capacity), spaces_);
+}
+
+void ReplayBuffer::add(const Transitions& transitions) {
+  const ObservationBatch& before = *transitions.observations;
+  const StepBatch& step = *transitions.step;
+  for (int row = 0; row < before.batch; ++row) {
+    if (before.active[row] == 0) continue;
+    const bool ended = step.terminated[row] != 0 || step.truncated[row] != 0;
+    const ObservationBatch& after =
+        ended ? *transitions.final_observations : *transitions.next_observations;
+    const int slot = static_cast<int>(next_);
+    storage_.observations.copy_row(before, row, slot);
+    storage_.next_observations.copy_row(after, row, slot);
+    storage_.actions[slot] = transitions.actions[row];
+    storage_.rewards[slot] = step.reward[row];
+    storage_.terminated[slot] = step.terminated[row];
+    next_ = (next_ + 1) % capacity_;
+    if (size_ < capacity_) ++size_;
+  }
+}
+
+void ReplayBuffer::sample(int n, ReplaySample& sample) {
+  if (size_ == 0) throw std::logic_error("ReplayBuffer::sample: the buffer is empty");
+  if (sample.observations.batch != n) resize_sample(sample, n, spaces_);
+  for (int i = 0; i < n; ++i) {
+    const int from = static_cast<int>(uniform_index(engine_, size_));
+    sample.observations.copy_row(storage_.observations, from, i);
+    sample.next_observations.copy_row(storage_.next_observations, from, i);
+    sample.actions[i] = storage_.actions[from];
+    sample.rewards[i] = storage_.rewards[from];
+    sample.terminated[i] = storage_.terminated[from];
+  }
+}
+
+}  // namespace trd

@@ -1,0 +1,50 @@
+#pragma once
+
+// Fixed-capacity experience replay. It stores what the env hands out (ids,
+// masks and the teacher's per-slot features), never embedding vectors, so a
+// transition costs a few hundred bytes and the agent looks embeddings up in
+// its own (possibly fine-tuned) tables when it learns.
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "agents/agent.hpp"
+#include "env/rec_env.hpp"
+
+namespace trd {
+
+/// A sampled minibatch, as row-aligned arrays.
+struct ReplaySample {
+  ObservationBatch observations;       ///< [N] states acted on
+  ObservationBatch next_observations;  ///< [N] states reached
+  std::vector<int32_t> actions;        ///< [N]
+  std::vector<float> rewards;          ///< [N]
+  std::vector<int8_t> terminated;      ///< [N] episode over: no bootstrap
+};
+
+class ReplayBuffer {
+ public:
+  /// Holds at most `capacity` transitions of env shape `spaces`; the oldest
+  /// are overwritten first. Sampling draws from `seed`'s stream.
+  ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed);
+
+  /// Adds every active row of one env step.
+  void add(const Transitions& transitions);
+  /// `n` transitions drawn uniformly with replacement into `sample`;
+  /// requires size() > 0.
+  void sample(int n, ReplaySample& sample);
+
+  int64_t size() const { return size_; }
+  int64_t capacity() const { return capacity_; }
+
+ private:
+  Spaces spaces_;
+  int64_t capacity_;
+  int64_t size_ = 0;
+  int64_t next_ = 0;  // slot the next transition overwrites
+  ReplaySample storage_;
+  std::mt19937_64 engine_;
+};
+
+}  // namespace trd

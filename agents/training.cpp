@@ -1,0 +1,144 @@
+#include "agents/training.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "data/error.hpp"
+
+namespace trd {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double named(const std::vector<NamedValue>& values, const std::string& name, double fallback) {
+  for (const auto& value : values) {
+    if (value.name == name) return value.value;
+  }
+  return fallback;
+}
+
+}  // namespace
+
+Evaluation judge(const RowMatrixXi& lists, const JudgedSplit& split, const std::vector<int>& ks) {
+  return evaluate(lists, *split.held_out, *split.seen, split.candidates, ks);
+}
+
+RowMatrixXi refine_lists(Agent& agent, const EnvData& data, const EnvSettings& env_settings,
+                         int batch_users) {
+  VecSettings vec;
+  vec.order = UserOrder::kSequential;
+  vec.batch = batch_users;
+  for (int32_t u = 0; u < data.n_users; ++u) {
+    if (data.lists.cols() > 0 && data.lists(u, 0) >= 0) vec.users.push_back(u);
+  }
+  RowMatrixXi lists = RowMatrixXi::Constant(data.n_users, data.lists.cols(), -1);
+  if (vec.users.empty()) return lists;
+  vec.batch = std::min<int>(batch_users, static_cast<int>(vec.users.size()));
+  VecRecEnv env(data, env_settings, vec);
+  std::vector<std::vector<int32_t>> picks(data.n_users);
+  std::vector<int32_t> actions;
+  env.reset(0);
+  while (!env.all_done()) {
+    const ObservationBatch& observations = env.observations();
+    std::vector<int32_t> users(observations.user);
+    std::vector<int8_t> active(observations.active);
+    agent.act(observations, /*explore=*/false, actions);
+    const StepBatch& step = env.step(actions.data());
+    for (int row = 0; row < env.batch(); ++row) {
+      if (active[row] != 0) picks[users[row]].push_back(step.item[row]);
+    }
+  }
+  for (int32_t u : vec.users) {
+    const std::vector<int32_t>& chosen = picks[u];
+    Eigen::Index column = 0;
+    for (int32_t item : chosen) lists(u, column++) = item;
+    for (Eigen::Index j = 0; j < data.lists.cols() && column < lists.cols(); ++j) {
+      const int32_t item = data.lists(u, j);
+      if (item < 0) break;
+      if (std::find(chosen.begin(), chosen.end(), item) == chosen.end()) lists(u, column++) = item;
+    }
+  }
+  return lists;
+}
+
+TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
+                        const JudgedSplit& valid, const TrainSettings& settings,
+                        const std::string& best_checkpoint,
+                        const std::function<void(const EpochRecord&)>& on_epoch) {
+  if (settings.epochs < 1 || settings.batch_users < 1 || settings.updates_per_step < 0) {
+    throw InputError("training needs epochs >= 1, batch >= 1 and updates per step >= 0");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  VecSettings vec;
+  vec.batch = settings.batch_users;
+  vec.order = UserOrder::kRandom;
+  VecRecEnv env(train, env_settings, vec);  // InputError when no user has a rewarded item
+  int64_t training_users = 0;
+  for (int32_t u = 0; u < train.n_users; ++u) {
+    if (train.rewarded.size(u) > 0 && train.lists.cols() > 0 && train.lists(u, 0) >= 0) {
+      ++training_users;
+    }
+  }
+  const int64_t steps_per_epoch =
+      (training_users * env_settings.episode_length + settings.batch_users - 1) /
+      settings.batch_users;
+  const std::vector<int> ks = {1, settings.selection_k};
+
+  TrainResult result;
+  result.teacher_valid_ndcg =
+      judge(valid.data->lists, valid, ks).value(Metric::kNdcg, settings.selection_k);
+  ObservationBatch before;
+  std::vector<int32_t> actions;
+  std::vector<double> returns(settings.batch_users, 0.0);
+  env.reset(settings.seed);
+  for (int epoch = 1; epoch <= settings.epochs; ++epoch) {
+    double return_sum = 0, loss_sum = 0, epsilon = 0;
+    int64_t episodes = 0, losses = 0;
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      before = env.observations();
+      agent.act(before, /*explore=*/true, actions);
+      const StepBatch& step = env.step(actions.data());
+      agent.observe({&before, actions.data(), &step, &env.observations(),
+                     &env.final_observations()});
+      for (int row = 0; row < env.batch(); ++row) {
+        returns[row] += step.reward[row];
+        if (step.terminated[row] != 0 || step.truncated[row] != 0) {
+          return_sum += returns[row];
+          returns[row] = 0;
+          ++episodes;
+        }
+      }
+      for (int u = 0; u < settings.updates_per_step; ++u) {
+        const std::vector<NamedValue> values = agent.update();
+        if (values.empty()) continue;
+        loss_sum += named(values, "loss", 0.0);
+        epsilon = named(values, "epsilon", epsilon);
+        ++losses;
+      }
+    }
+    const Evaluation evaluation = judge(refine_lists(agent, *valid.data, env_settings, 256),
+                                        valid, ks);
+    EpochRecord record;
+    record.epoch = epoch;
+    record.mean_return = episodes > 0 ? return_sum / static_cast<double>(episodes) : 0.0;
+    record.loss = losses > 0 ? loss_sum / static_cast<double>(losses) : 0.0;
+    record.epsilon = epsilon;
+    record.valid_ndcg = evaluation.value(Metric::kNdcg, settings.selection_k);
+    record.valid_precision1 = evaluation.value(Metric::kPrecision, 1);
+    record.best = result.best_epoch == 0 || record.valid_ndcg > result.best_valid_ndcg;
+    if (record.best) {
+      result.best_epoch = epoch;
+      result.best_valid_ndcg = record.valid_ndcg;
+      agent.save(best_checkpoint);
+    }
+    record.seconds = seconds_since(start);
+    result.epochs.push_back(record);
+    if (on_epoch) on_epoch(record);
+  }
+  agent.load(best_checkpoint);
+  return result;
+}
+
+}  // namespace trd

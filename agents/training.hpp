@@ -1,0 +1,71 @@
+#pragma once
+
+// The loops that train and evaluate any Agent over VecRecEnv. They talk to
+// the agent only through agents/agent.hpp.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "agents/agent.hpp"
+#include "data/metrics.hpp"
+#include "data/user_items.hpp"
+#include "env/rec_env.hpp"
+
+namespace trd {
+
+/// A split to judge lists on: the env data that rewards it, what the users
+/// met before it, and optionally the candidate sets it is ranked within.
+struct JudgedSplit {
+  const EnvData* data = nullptr;
+  const UserItems* held_out = nullptr;
+  const UserItems* seen = nullptr;
+  const UserItems* candidates = nullptr;  ///< null: full ranking
+};
+
+struct TrainSettings {
+  int epochs = 5;              ///< an epoch plays as many episodes as there are training users
+  int batch_users = 64;        ///< B: users in lockstep
+  int updates_per_step = 2;    ///< learner updates per env step of B users
+  int selection_k = 5;         ///< the best epoch has the highest valid NDCG at this cutoff
+  uint64_t seed = 0;
+};
+
+/// One epoch's log line.
+struct EpochRecord {
+  int epoch = 0;
+  double mean_return = 0;     ///< mean exploring return of the episodes that ended
+  double loss = 0;            ///< mean of the updates' "loss" (0 before learning starts)
+  double epsilon = 0;         ///< the agent's "epsilon" after the epoch, if it reports one
+  double valid_ndcg = 0;      ///< greedy student's valid NDCG@selection_k
+  double valid_precision1 = 0;
+  double seconds = 0;         ///< wall time since training started
+  bool best = false;          ///< the best epoch so far (its state was saved)
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> epochs;
+  int best_epoch = 0;           ///< 1-based; 0 when no epoch ran
+  double best_valid_ndcg = 0;
+  double teacher_valid_ndcg = 0;  ///< the teacher's lists on the same split and cutoff
+  bool beats_teacher() const { return best_valid_ndcg > teacher_valid_ndcg; }
+};
+
+/// Trains `agent` on `train`'s env for settings.epochs epochs, judging the
+/// greedy agent on `valid` after each; the best epoch's state is saved to
+/// `best_checkpoint` and reloaded at the end. `on_epoch` sees every record.
+TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
+                        const JudgedSplit& valid, const TrainSettings& settings,
+                        const std::string& best_checkpoint,
+                        const std::function<void(const EpochRecord&)>& on_epoch);
+
+/// Every user's teacher list re-ranked by the greedy agent: its K picks first,
+/// then the rest of the teacher list in order. Users without a list keep a
+/// row of -1. [n_users, L].
+RowMatrixXi refine_lists(Agent& agent, const EnvData& data, const EnvSettings& env_settings,
+                         int batch_users);
+
+/// `lists` scored on `split` at cutoffs `ks`.
+Evaluation judge(const RowMatrixXi& lists, const JudgedSplit& split, const std::vector<int>& ks);
+
+}  // namespace trd

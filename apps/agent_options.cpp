@@ -1,0 +1,149 @@
+#include "apps/agent_options.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "data/error.hpp"
+#include "torch_support/thread_scope.hpp"
+
+namespace trd::cli {
+
+po::options_description env_options() {
+  po::options_description options("Environment options");
+  const EnvSettings defaults;
+  // clang-format off
+  options.add_options()
+      ("n-actions", po::value<int>()->default_value(defaults.n_actions),
+       "window slots: candidates the agent picks from at each step")
+      ("history", po::value<int>()->default_value(defaults.history_length),
+       "H: last hit items in the observation")
+      ("episode-length", po::value<int>()->default_value(defaults.episode_length),
+       "K: top positions an episode fills")
+      ("reward", po::value<std::string>()->default_value("dcg"), "dcg, binary or graded");
+  // clang-format on
+  return options;
+}
+
+po::options_description agent_options() {
+  po::options_description options("Agent options");
+  const DqnSettings dqn;
+  // clang-format off
+  options.add_options()
+      ("agent", po::value<std::string>()->default_value("dqn"), kAgentNames)
+      ("hidden", po::value<int>()->default_value(dqn.hidden), "width of the hidden layers")
+      ("dim", po::value<int>()->default_value(dqn.dim),
+       "embedding width when the teacher exports no embeddings")
+      ("train-embeddings", po::value<bool>()->default_value(dqn.train_embeddings),
+       "fine-tune the embedding tables (initialised from the teacher's); off by default because "
+       "on ML-100K fine-tuning let the student memorise the rl split's users")
+      ("teacher-features", po::value<bool>()->default_value(dqn.teacher_features),
+       "feed the teacher's score and rank of each slot (TRD's --pred_score)")
+      ("slot-embeddings", po::value<bool>()->default_value(dqn.slot_embeddings),
+       "dqn: feed each candidate's embedding and its products with the state, beside their "
+       "dot products")
+      ("state-embeddings", po::value<bool>()->default_value(dqn.state_embeddings),
+       "dqn: feed the user's and the history's embeddings to the state part, beside the "
+       "candidates' dot products with them")
+      ("gamma", po::value<double>()->default_value(dqn.gamma), "discount")
+      ("lr", po::value<double>()->default_value(dqn.lr), "Adam learning rate")
+      ("grad-clip", po::value<double>()->default_value(dqn.grad_clip), "max gradient norm")
+      ("batch-size", po::value<int>()->default_value(dqn.batch_size), "transitions per update")
+      ("replay", po::value<int64_t>()->default_value(dqn.replay_capacity),
+       "replay buffer capacity (transitions)")
+      ("learning-starts", po::value<int64_t>()->default_value(dqn.learning_starts),
+       "transitions observed before the first update")
+      ("target-update", po::value<int>()->default_value(dqn.target_update),
+       "dqn: updates between target-network copies")
+      ("epsilon-start", po::value<double>()->default_value(dqn.epsilon_start),
+       "dqn: exploration rate at the start")
+      ("epsilon-end", po::value<double>()->default_value(dqn.epsilon_end),
+       "dqn: exploration rate after the decay")
+      ("epsilon-decay", po::value<int64_t>()->default_value(dqn.epsilon_decay_steps),
+       "dqn: exploring user-steps of the linear decay");
+  // clang-format on
+  return options;
+}
+
+po::options_description training_options() {
+  po::options_description options("Training options");
+  const TrainSettings defaults;
+  // clang-format off
+  options.add_options()
+      ("epochs", po::value<int>()->default_value(defaults.epochs),
+       "epochs; each plays one episode per training user on average")
+      ("batch-users", po::value<int>()->default_value(defaults.batch_users),
+       "users played in lockstep")
+      ("updates-per-step", po::value<int>()->default_value(defaults.updates_per_step),
+       "learner updates per env step of all those users")
+      ("threads", po::value<int>()->default_value(1),
+       "LibTorch threads (1 gives the same numbers for a seed everywhere)")
+      ("seed", po::value<uint64_t>()->default_value(0), "seed of the agent and the user draws");
+  // clang-format on
+  return options;
+}
+
+EnvSettings env_settings(const po::variables_map& v) {
+  EnvSettings settings;
+  settings.n_actions = v["n-actions"].as<int>();
+  settings.history_length = v["history"].as<int>();
+  settings.episode_length = v["episode-length"].as<int>();
+  settings.reward = parse_reward_kind(v["reward"].as<std::string>());
+  return settings;
+}
+
+AgentSettings agent_settings(const po::variables_map& v) {
+  AgentSettings settings;
+  DqnSettings& dqn = settings.dqn;
+  dqn.hidden = v["hidden"].as<int>();
+  dqn.dim = v["dim"].as<int>();
+  dqn.train_embeddings = v["train-embeddings"].as<bool>();
+  dqn.teacher_features = v["teacher-features"].as<bool>();
+  dqn.slot_embeddings = v["slot-embeddings"].as<bool>();
+  dqn.state_embeddings = v["state-embeddings"].as<bool>();
+  dqn.gamma = v["gamma"].as<double>();
+  dqn.lr = v["lr"].as<double>();
+  dqn.grad_clip = v["grad-clip"].as<double>();
+  dqn.batch_size = v["batch-size"].as<int>();
+  dqn.replay_capacity = v["replay"].as<int64_t>();
+  dqn.learning_starts = v["learning-starts"].as<int64_t>();
+  dqn.target_update = v["target-update"].as<int>();
+  dqn.epsilon_start = v["epsilon-start"].as<double>();
+  dqn.epsilon_end = v["epsilon-end"].as<double>();
+  dqn.epsilon_decay_steps = v["epsilon-decay"].as<int64_t>();
+  if (dqn.hidden < 1 || dqn.dim < 1 || dqn.batch_size < 1 || dqn.target_update < 1 ||
+      !(dqn.lr > 0) || !(dqn.gamma >= 0 && dqn.gamma <= 1)) {
+    throw InputError(
+        "agent settings out of range: --hidden, --dim, --batch-size, --target-update must be >= 1, "
+        "--lr > 0 and --gamma in [0, 1]");
+  }
+  settings.seed = v["seed"].as<uint64_t>();
+  return settings;
+}
+
+TrainSettings train_settings(const po::variables_map& v) {
+  TrainSettings settings;
+  settings.epochs = v["epochs"].as<int>();
+  settings.batch_users = v["batch-users"].as<int>();
+  settings.updates_per_step = v["updates-per-step"].as<int>();
+  settings.seed = v["seed"].as<uint64_t>();
+  return settings;
+}
+
+void check_knowledge_matches(const Knowledge& knowledge, const std::string& knowledge_path,
+                             const Dataset& dataset, const std::string& dataset_path) {
+  if (knowledge.n_users != dataset.n_users() || knowledge.n_items != dataset.n_items()) {
+    throw InputError(knowledge_path + ": has " + std::to_string(knowledge.n_users) + " users and " +
+                     std::to_string(knowledge.n_items) + " items, but " + dataset_path + " has " +
+                     std::to_string(dataset.n_users()) + " and " +
+                     std::to_string(dataset.n_items()) + " (knowledge for another dataset?)");
+  }
+  const std::string fingerprint = dataset_fingerprint(dataset);
+  if (!knowledge.dataset_fingerprint.empty() && knowledge.dataset_fingerprint != fingerprint) {
+    throw InputError(knowledge_path + ": was made from a dataset with fingerprint " +
+                     knowledge.dataset_fingerprint + ", not " + dataset_path + " (" + fingerprint +
+                     ")");
+  }
+}
+
+}  // namespace trd::cli

@@ -1,0 +1,46 @@
+#pragma once
+
+// Flags shared by `trd train` and `trd run`: the env's shape, the agent and
+// the training budget.
+
+#include <string>
+
+#include "agents/registry.hpp"
+#include "agents/training.hpp"
+#include "apps/cli.hpp"
+#include "data/dataset.hpp"
+#include "data/knowledge.hpp"
+#include "env/rec_env.hpp"
+
+namespace trd::cli {
+
+po::options_description env_options();
+po::options_description agent_options();
+po::options_description training_options();
+
+EnvSettings env_settings(const po::variables_map& values);
+AgentSettings agent_settings(const po::variables_map& values);
+TrainSettings train_settings(const po::variables_map& values);
+
+/// InputError unless `knowledge` was made from `dataset` (sizes and fingerprint).
+void check_knowledge_matches(const Knowledge& knowledge, const std::string& knowledge_path,
+                             const Dataset& dataset, const std::string& dataset_path);
+
+/// The held-out items of a split and what each user met before it.
+struct SplitUsers {
+  SplitUsers(const Dataset& dataset, Split split);
+  UserItems held_out;
+  UserItems seen;
+};
+
+/// The identity of a knowledge file, as a checkpoint sidecar records it.
+nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& path);
+
+/// Trains an agent (see `trd train --help`) into `out_dir`: agent.pt (the best
+/// epoch on valid), agent.json (its sidecar) and train.csv (one line per
+/// epoch). Returns the sidecar.
+nlohmann::json train_into(const po::variables_map& values, const std::string& dataset_path,
+                          const std::string& train_knowledge_path,
+                          const std::string& valid_knowledge_path, const std::string& out_dir);
+
+}  // namespace trd::cli

@@ -1,0 +1,161 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "agents/training.hpp"
+#include "apps/agent_options.hpp"
+#include "apps/commands.hpp"
+#include "data/error.hpp"
+#include "torch_support/thread_scope.hpp"
+
+namespace trd::cli {
+namespace {
+
+std::string percent_change(double value, double reference) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%+.1f%%", 100.0 * (value / reference - 1.0));
+  return reference > 0 ? text : "n/a";
+}
+
+}  // namespace
+
+SplitUsers::SplitUsers(const Dataset& dataset, Split split)
+    : held_out({&dataset.splits[split]}, dataset.n_users()), seen([&] {
+        std::vector<const InteractionTable*> before;
+        for (int s = 0; s < split; ++s) before.push_back(&dataset.splits[s]);
+        return UserItems(before, dataset.n_users());
+      }()) {}
+
+nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& path) {
+  return {{"file", path},
+          {"teacher", knowledge.teacher},
+          {"stage", knowledge.stage},
+          {"n_users", knowledge.n_users},
+          {"n_items", knowledge.n_items},
+          {"dim", knowledge.user_embeddings.cols()},
+          {"dataset_fingerprint", knowledge.dataset_fingerprint}};
+}
+
+nlohmann::json train_into(const po::variables_map& v, const std::string& dataset_path,
+                          const std::string& train_knowledge_path,
+                          const std::string& valid_knowledge_path, const std::string& out_dir) {
+  const EnvSettings env = env_settings(v);
+  const AgentSettings agent_config = agent_settings(v);
+  const TrainSettings training = train_settings(v);
+  const std::string agent_name = v["agent"].as<std::string>();
+  const int threads = v["threads"].as<int>();
+  if (threads < 1) throw InputError("--threads must be at least 1");
+
+  const Dataset dataset = read_dataset(dataset_path);
+  const Knowledge train_knowledge = read_knowledge(train_knowledge_path);
+  const Knowledge valid_knowledge = read_knowledge(valid_knowledge_path);
+  check_knowledge_matches(train_knowledge, train_knowledge_path, dataset, dataset_path);
+  check_knowledge_matches(valid_knowledge, valid_knowledge_path, dataset, dataset_path);
+  if (train_knowledge.teacher != valid_knowledge.teacher ||
+      train_knowledge.user_embeddings.cols() != valid_knowledge.user_embeddings.cols()) {
+    throw InputError(valid_knowledge_path + ": holds " + valid_knowledge.teacher +
+                     " knowledge, but the student trains on " + train_knowledge.teacher +
+                     " knowledge from " + train_knowledge_path);
+  }
+  if (dataset.splits[kRl].size() == 0) {
+    throw InputError(dataset_path + ": the rl split is empty, so no user has a rewarded item");
+  }
+  const EnvData train_data = make_env_data(dataset, train_knowledge, kRl);
+  const EnvData valid_data = make_env_data(dataset, valid_knowledge, kValid);
+  const SplitUsers valid_users(dataset, kValid);
+  const JudgedSplit valid{&valid_data, &valid_users.held_out, &valid_users.seen, nullptr};
+
+  std::filesystem::create_directories(out_dir);
+  const std::string checkpoint = out_dir + "/agent.pt";
+  const std::string log_path = out_dir + "/train.csv";
+  const ThreadScope scope(threads);
+  std::unique_ptr<Agent> agent =
+      make_agent(agent_name, train_data, RecEnv(train_data, env).spaces(), agent_config);
+
+  std::ofstream log(log_path);
+  log << "epoch,mean_return,loss,epsilon,valid_ndcg@" << training.selection_k
+      << ",valid_precision@1,seconds,best\n";
+  const TrainResult result = train_agent(
+      *agent, train_data, env, valid, training, checkpoint, [&](const EpochRecord& r) {
+        log << r.epoch << "," << r.mean_return << "," << r.loss << "," << r.epsilon << ","
+            << r.valid_ndcg << "," << r.valid_precision1 << "," << r.seconds << "," << r.best
+            << std::endl;
+        char line[200];
+        std::snprintf(line, sizeof line,
+                      "trd train: epoch %d/%d  return %.4f  loss %.4f  eps %.3f  valid ndcg@%d "
+                      "%.4f  p@1 %.4f  %.1fs%s",
+                      r.epoch, training.epochs, r.mean_return, r.loss, r.epsilon,
+                      training.selection_k, r.valid_ndcg, r.valid_precision1, r.seconds,
+                      r.best ? "  *" : "");
+        show_progress(line, r.epoch == training.epochs);
+      });
+
+  const std::string at_k = "@" + std::to_string(training.selection_k);
+  if (result.beats_teacher()) {
+    std::cerr << "trd train: best epoch " << result.best_epoch << ": valid NDCG" << at_k << " "
+              << result.best_valid_ndcg << " against the teacher's " << result.teacher_valid_ndcg
+              << " (" << percent_change(result.best_valid_ndcg, result.teacher_valid_ndcg)
+              << ")\n";
+  } else {
+    std::cerr << "trd train: the student never beat the teacher on valid: best NDCG" << at_k
+              << " " << result.best_valid_ndcg << " (epoch " << result.best_epoch
+              << ") against the teacher's " << result.teacher_valid_ndcg << "\n";
+  }
+  nlohmann::json sidecar = {
+      {"format", "trd-agent"},
+      {"version", 1},
+      {"agent", agent->name()},
+      {"settings", agent->settings()},
+      {"env",
+       {{"n_actions", env.n_actions},
+        {"history_length", env.history_length},
+        {"episode_length", env.episode_length},
+        {"reward", v["reward"].as<std::string>()}}},
+      {"training",
+       {{"epochs", training.epochs},
+        {"batch_users", training.batch_users},
+        {"updates_per_step", training.updates_per_step},
+        {"threads", threads},
+        {"seed", training.seed}}},
+      {"dataset", {{"file", dataset_path}, {"fingerprint", dataset_fingerprint(dataset)}}},
+      {"train_knowledge", knowledge_summary(train_knowledge, train_knowledge_path)},
+      {"valid_knowledge", knowledge_summary(valid_knowledge, valid_knowledge_path)},
+      {"best_epoch", result.best_epoch},
+      {"selection", "ndcg" + at_k},
+      {"valid_student", result.best_valid_ndcg},
+      {"valid_teacher", result.teacher_valid_ndcg},
+      {"beats_teacher", result.beats_teacher()},
+      {"seconds", result.epochs.empty() ? 0.0 : result.epochs.back().seconds}};
+  write_text_atomically(out_dir + "/agent.json", sidecar.dump(2) + "\n");
+  return sidecar;
+}
+
+int run_train(const std::vector<std::string>& args) {
+  po::options_description options("Train options");
+  // clang-format off
+  options.add_options()
+      ("dataset", po::value<std::string>()->required(), "dataset file written by trd data")
+      ("knowledge", po::value<std::string>()->required(),
+       "the teacher's knowledge for stage rl: the lists the student trains on")
+      ("valid-knowledge", po::value<std::string>()->required(),
+       "the same teacher's knowledge for stage valid: picks the best epoch")
+      ("out", po::value<std::string>()->required(),
+       "run folder: agent.pt, agent.json and train.csv are written there");
+  // clang-format on
+  options.add(env_options()).add(agent_options()).add(training_options());
+  const auto values =
+      parse("train", "--dataset FILE --knowledge FILE --valid-knowledge FILE --out DIR [options]",
+            options, args);
+  if (!values) return kExitOk;
+  const auto& v = *values;
+  const nlohmann::json sidecar =
+      train_into(v, v["dataset"].as<std::string>(), v["knowledge"].as<std::string>(),
+                 v["valid-knowledge"].as<std::string>(), v["out"].as<std::string>());
+  if (v["json"].as<bool>()) print_json(sidecar);
+  return kExitOk;
+}
+
+}  // namespace trd::cli
