@@ -77,8 +77,7 @@ po::options_description training_options() {
       ("updates-per-step", po::value<int>()->default_value(defaults.updates_per_step),
        "learner updates per env step of all those users")
       ("threads", po::value<int>()->default_value(1),
-       "LibTorch threads (1 gives the same numbers for a seed everywhere)")
-      ("seed", po::value<uint64_t>()->default_value(0), "seed of the agent and the user draws");
+       "LibTorch threads (1 gives the same numbers for a seed everywhere)");
   // clang-format on
   return options;
 }

@@ -16,6 +16,7 @@ namespace trd::cli {
 
 po::options_description env_options();
 po::options_description agent_options();
+/// Without --seed: each command adds its own (trd run shares one seed).
 po::options_description training_options();
 
 EnvSettings env_settings(const po::variables_map& values);

@@ -143,7 +143,8 @@ int run_train(const std::vector<std::string>& args) {
       ("valid-knowledge", po::value<std::string>()->required(),
        "the same teacher's knowledge for stage valid: picks the best epoch")
       ("out", po::value<std::string>()->required(),
-       "run folder: agent.pt, agent.json and train.csv are written there");
+       "run folder: agent.pt, agent.json and train.csv are written there")
+      ("seed", po::value<uint64_t>()->default_value(0), "seed of the agent and the user draws");
   // clang-format on
   options.add(env_options()).add(agent_options()).add(training_options());
   const auto values =

@@ -11,6 +11,7 @@ namespace {
 
 const std::vector<trd::cli::Command>& commands() {
   static const std::vector<trd::cli::Command> kCommands = {
+      {"run", "the whole pipeline: data, teacher per stage, student, report", trd::cli::run_run},
       {"data", "load, filter and split a dataset into dataset.h5", trd::cli::run_data},
       {"teacher", "fit a teacher for a stage and write its knowledge.h5", trd::cli::run_teacher},
       {"train", "train a student (DQN, DDPG, ...) on a teacher's knowledge", trd::cli::run_train},

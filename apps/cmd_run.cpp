@@ -1,0 +1,140 @@
+// `trd run`: the whole pipeline (data -> teacher for each stage -> train ->
+// eval) into one run folder, by calling the other commands in process.
+
+#include <filesystem>
+#include <iostream>
+
+#include "apps/agent_options.hpp"
+#include "apps/commands.hpp"
+#include "apps/data_options.hpp"
+#include "apps/student.hpp"
+#include "data/error.hpp"
+#include "data/metrics.hpp"
+#include "teachers/registry.hpp"
+
+namespace trd::cli {
+namespace {
+
+// The flags of `names` that were given (or have defaults), as command-line
+// arguments for another command.
+void pass_through(const po::variables_map& v, const po::options_description& options,
+                  std::vector<std::string>& args) {
+  for (const auto& option : options.options()) {
+    const std::string name = option->long_name();
+    if (!v.count(name)) continue;
+    const boost::any& value = v[name].value();
+    std::string text;
+    if (const auto* s = boost::any_cast<std::string>(&value)) {
+      text = *s;
+    } else if (const auto* i = boost::any_cast<int>(&value)) {
+      text = std::to_string(*i);
+    } else if (const auto* l = boost::any_cast<int64_t>(&value)) {
+      text = std::to_string(*l);
+    } else if (const auto* u = boost::any_cast<uint64_t>(&value)) {
+      text = std::to_string(*u);
+    } else if (const auto* i32 = boost::any_cast<int32_t>(&value)) {
+      text = std::to_string(*i32);
+    } else if (const auto* f = boost::any_cast<float>(&value)) {
+      text = std::to_string(*f);
+    } else if (const auto* d = boost::any_cast<double>(&value)) {
+      text = std::to_string(*d);
+    } else if (const auto* b = boost::any_cast<bool>(&value)) {
+      text = *b ? "true" : "false";
+    } else {
+      throw std::logic_error("trd run: cannot pass on --" + name);
+    }
+    args.push_back("--" + name);
+    args.push_back(text);
+  }
+}
+
+void check_ok(int code, const std::string& stage) {
+  if (code != kExitOk) throw InputError("trd run: stopped at " + stage);
+}
+
+}  // namespace
+
+int run_run(const std::vector<std::string>& args) {
+  po::options_description data = dataset_options();
+  po::options_description teacher("Teacher options");
+  // clang-format off
+  teacher.add_options()
+      ("teacher", po::value<std::string>()->default_value("bprmf"), kTeacherNames)
+      ("teacher-epochs", po::value<int>(), "teacher training epochs (default: the teacher's)")
+      ("teacher-dim", po::value<int>(), "teacher embedding size")
+      ("teacher-lr", po::value<float>(), "teacher learning rate")
+      ("list-length", po::value<int>()->default_value(100), "items per user in each teacher list")
+      ("candidates", po::value<int>()->default_value(0),
+       "rank held-out items plus uniform negatives up to N (0: full ranking)")
+      ("k", po::value<std::string>()->default_value("1,5,10,20"), "cutoffs of the report");
+  po::options_description run("Run options");
+  run.add_options()
+      ("out", po::value<std::string>()->default_value("runs/latest"),
+       "run folder: dataset.h5, the teacher's knowledge per stage, the agent, the report");
+  // clang-format on
+  po::options_description all;
+  all.add(run).add(data).add(teacher).add(env_options()).add(agent_options()).add(
+      training_options());
+  const auto values = parse("run", "[--dataset NAME] [--input PATH] [--out DIR] [options]", all,
+                            args);
+  if (!values) return kExitOk;
+  const auto& v = *values;
+  const std::string out = v["out"].as<std::string>();
+  const std::string teacher_name = v["teacher"].as<std::string>();
+  const std::string seed = std::to_string(v["seed"].as<uint64_t>());
+  const std::string candidates = std::to_string(v["candidates"].as<int>());
+  agent_settings(v);  // reject bad agent flags before the long stages run
+  std::filesystem::create_directories(out);
+  const double start = now_seconds();
+
+  const std::string dataset_path = out + "/dataset.h5";
+  std::vector<std::string> data_args = {"--out", dataset_path};
+  pass_through(v, data, data_args);
+  check_ok(run_data(data_args), "trd data");
+
+  std::string previous;
+  for (const char* stage : {"rl", "valid", "test"}) {
+    std::vector<std::string> teacher_args = {
+        "--dataset", dataset_path, "--teacher", teacher_name, "--stage", stage,
+        "--out", out + "/" + teacher_name + "-" + stage + ".h5", "--seed", seed,
+        "--list-length", std::to_string(v["list-length"].as<int>()), "--candidates", candidates};
+    if (!previous.empty()) teacher_args.insert(teacher_args.end(), {"--init", previous});
+    for (const char* flag : {"epochs", "dim"}) {
+      if (v.count(std::string("teacher-") + flag)) {
+        teacher_args.insert(teacher_args.end(),
+                            {std::string("--") + flag,
+                             std::to_string(v[std::string("teacher-") + flag].as<int>())});
+      }
+    }
+    if (v.count("teacher-lr")) {
+      teacher_args.insert(teacher_args.end(),
+                          {"--lr", std::to_string(v["teacher-lr"].as<float>())});
+    }
+    check_ok(run_teacher(teacher_args), std::string("trd teacher --stage ") + stage);
+    previous = out + "/" + teacher_name + "-" + stage + ".h5";
+  }
+
+  const std::string agent_dir = out + "/agent";
+  train_into(v, dataset_path, out + "/" + teacher_name + "-rl.h5",
+             out + "/" + teacher_name + "-valid.h5", agent_dir);
+
+  StudentReportInputs report;
+  report.dataset_path = dataset_path;
+  report.knowledge_path = previous;
+  report.agent_dir = agent_dir;
+  report.out_dir = out;
+  report.candidates = v["candidates"].as<int>();
+  report.ks = parse_ks(v["k"].as<std::string>());
+  report.seed = v["seed"].as<uint64_t>();
+  report.threads = v["threads"].as<int>();
+  nlohmann::json figures = report_student(report);
+  figures["command"] = "run";
+  figures["out"] = out;
+  figures["seconds"] = now_seconds() - start;
+  std::cerr << "trd run: done in " << figures["seconds"].get<double>() << " s; report in " << out
+            << "/eval.md\n";
+  if (v["json"].as<bool>()) print_json(figures);
+  return kExitOk;
+}
+
+}  // namespace trd::cli
