@@ -68,12 +68,12 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   const SplitUsers valid_users(dataset, kValid);
   const JudgedSplit valid{&valid_data, &valid_users.held_out, &valid_users.seen, nullptr};
 
-  std::filesystem::create_directories(out_dir);
-  const std::string checkpoint = out_dir + "/agent.pt";
-  const std::string log_path = out_dir + "/train.csv";
   const ThreadScope scope(threads);
   std::unique_ptr<Agent> agent =
       make_agent(agent_name, train_data, RecEnv(train_data, env).spaces(), agent_config);
+  std::filesystem::create_directories(out_dir);
+  const std::string checkpoint = out_dir + "/agent.pt";
+  const std::string log_path = out_dir + "/train.csv";
 
   std::ofstream log(log_path);
   log << "epoch,mean_return,loss,epsilon,valid_ndcg@" << training.selection_k

@@ -1,0 +1,92 @@
+"""The student commands end to end on the synthetic dataset: trd run's JSON
+and files (the refined lists read back with h5py), and bad input to trd
+train / eval / run: exit 2 with one precise line and no partial output."""
+
+import csv
+import os
+import tempfile
+
+import h5py
+import numpy as np
+
+from common import run, run_json
+
+
+def expect_bad_input(args, *phrases):
+    _, stderr = run(*args, expect=2)
+    lines = stderr.strip().splitlines()
+    assert len(lines) >= 1, "no error line"
+    last = lines[-1]
+    for phrase in phrases:
+        assert phrase in last, f"{phrase!r} not in {last!r}"
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "run")
+        synthetic = ["--dataset", "synthetic", "--synthetic-interactions", "20000",
+                     "--synthetic-users", "300", "--synthetic-items", "400"]
+        figures = run_json("run", *synthetic, "--out", out, "--epochs", "2",
+                           "--teacher-epochs", "5")
+        for who in ("teacher", "student", "mostpop"):
+            for key in ("ndcg@5", "precision@1", "ndcg@10"):
+                assert 0.0 <= figures[who][key] <= 1.0, (who, key, figures[who])
+        assert figures["difference"]["ndcg@5"]["low"] <= figures["difference"]["ndcg@5"]["high"]
+
+        dataset = os.path.join(out, "dataset.h5")
+        with h5py.File(os.path.join(out, "recommendations.h5"), "r") as f:
+            items = f["ranking/items"][:]
+            teacher = h5py.File(os.path.join(out, "bprmf-test.h5"), "r")["ranking/items"][:]
+            # The student re-orders the head of the teacher's list: same items
+            # in the first K + window positions, as a set, for every user.
+            for u in range(items.shape[0]):
+                assert set(items[u, :10]) <= set(teacher[u, :30]), u
+            assert np.array_equal(np.sort(items, axis=1), np.sort(teacher, axis=1))
+        with open(os.path.join(out, "recommendations.csv")) as f:
+            rows = list(csv.DictReader(f))
+        assert rows[0]["rank"] == "1" and len(rows) == 20 * items.shape[0]
+
+        # A knowledge file for another dataset.
+        other = os.path.join(tmp, "other")
+        run("data", "--dataset", "synthetic", "--synthetic-interactions", "5000",
+            "--out", os.path.join(tmp, "other.h5"))
+        run("teacher", "--dataset", os.path.join(tmp, "other.h5"), "--teacher", "mostpop",
+            "--out", os.path.join(tmp, "other-rl.h5"))
+        expect_bad_input(["train", "--dataset", dataset, "--knowledge",
+                          os.path.join(tmp, "other-rl.h5"), "--valid-knowledge",
+                          os.path.join(out, "bprmf-valid.h5"), "--out", other],
+                         "other-rl.h5", "another dataset")
+        assert not os.path.exists(other)
+
+        # An agent name that does not exist.
+        expect_bad_input(["train", "--dataset", dataset, "--knowledge",
+                          os.path.join(out, "bprmf-rl.h5"), "--valid-knowledge",
+                          os.path.join(out, "bprmf-valid.h5"), "--out", other,
+                          "--agent", "sarsa"], "'sarsa'", "unknown agent")
+
+        # A checkpoint for another embedding width.
+        wide = os.path.join(tmp, "bprmf-test-64.h5")
+        run("teacher", "--dataset", dataset, "--teacher", "bprmf", "--stage", "test",
+            "--dim", "64", "--epochs", "2", "--out", wide)
+        expect_bad_input(["eval", "--dataset", dataset, "--knowledge", wide,
+                          "--agent", os.path.join(out, "agent"), "--out", other],
+                         "bprmf-test-64.h5", "width 64", "width 32")
+        assert not os.path.exists(other)
+
+        # An rl split that is empty for every user.
+        empty = os.path.join(tmp, "empty.h5")
+        run("data", *synthetic, "--ratios", "0.7,0,0.1,0.2", "--out", empty)
+        run("teacher", "--dataset", empty, "--teacher", "mostpop", "--stage", "rl",
+            "--out", os.path.join(tmp, "empty-rl.h5"))
+        run("teacher", "--dataset", empty, "--teacher", "mostpop", "--stage", "valid",
+            "--out", os.path.join(tmp, "empty-valid.h5"))
+        expect_bad_input(["train", "--dataset", empty, "--knowledge",
+                          os.path.join(tmp, "empty-rl.h5"), "--valid-knowledge",
+                          os.path.join(tmp, "empty-valid.h5"), "--out", other],
+                         "empty.h5", "rl split is empty")
+        assert not os.path.exists(other)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+// agents/: DQN's target rule, learning on a planted environment, checkpoints,
+// determinism, the baselines and the worked custom agent.
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "agents/baselines.hpp"
+#include "agents/dqn.hpp"
+#include "agents/replay_buffer.hpp"
+#include "agents/training.hpp"
+#include "data/error.hpp"
+#include "examples/linear_agent.hpp"
+#include "torch_support/thread_scope.hpp"
+
+// LibTorch brings glog's CHECK macros; Catch's must win.
+#undef CHECK
+#undef CHECK_EQ
+#include <catch2/catch.hpp>
+
+namespace trd {
+namespace {
+
+constexpr int kPlantedSlot = 3;
+
+// Every user's rewarded item sits at position kPlantedSlot of its teacher
+// list, so the teacher (slot 0) never hits and a learner must find the slot.
+// One step per episode: the reward is 1 for the planted item, else 0.
+struct PlantedEnv {
+  EnvData data;
+  EnvSettings settings;
+  UserItems seen;
+  JudgedSplit split() const { return {&data, &data.rewarded, &seen, nullptr}; }
+};
+
+PlantedEnv planted_env(int32_t n_users = 48) {
+  PlantedEnv env;
+  const int32_t n_items = 64;
+  const int list_length = 8;
+  env.data.n_users = n_users;
+  env.data.n_items = n_items;
+  env.data.lists.resize(n_users, list_length);
+  env.data.scores.resize(n_users, list_length);
+  std::vector<std::vector<int32_t>> rewarded(n_users), past(n_users);
+  for (int32_t u = 0; u < n_users; ++u) {
+    for (int j = 0; j < list_length; ++j) {
+      env.data.lists(u, j) = (u * 5 + j) % n_items;
+      env.data.scores(u, j) = static_cast<float>(list_length - j);
+    }
+    rewarded[u] = {env.data.lists(u, kPlantedSlot)};
+  }
+  env.data.rewarded = UserItems(rewarded);
+  env.data.rewarded_rating.assign(n_users, 1.0f);
+  env.data.past = UserItems(past);
+  env.seen = UserItems(past);
+  env.settings.n_actions = 5;
+  env.settings.history_length = 2;
+  env.settings.episode_length = 1;
+  env.settings.reward = RewardKind::kBinary;
+  return env;
+}
+
+DqnSettings toy_dqn(uint64_t seed) {
+  DqnSettings settings;
+  settings.dim = 8;
+  settings.hidden = 32;
+  settings.batch_size = 64;
+  settings.learning_starts = 64;
+  settings.target_update = 20;
+  settings.epsilon_decay_steps = 1500;
+  settings.seed = seed;
+  return settings;
+}
+
+TrainSettings toy_training(int epochs) {
+  TrainSettings settings;
+  settings.epochs = epochs;
+  settings.batch_users = 16;
+  settings.updates_per_step = 4;
+  return settings;
+}
+
+std::string temporary_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("trd-test-agents-" + name + "-" + std::to_string(::getpid())))
+      .string();
+}
+
+double precision_at_1(Agent& agent, const PlantedEnv& env) {
+  return judge(refine_lists(agent, env.data, env.settings, 64), env.split(), {1})
+      .value(Metric::kPrecision, 1);
+}
+
+ObservationBatch first_observations(const PlantedEnv& env) {
+  VecSettings vec;
+  vec.batch = env.data.n_users;
+  vec.order = UserOrder::kSequential;
+  VecRecEnv vec_env(env.data, env.settings, vec);
+  return vec_env.reset(0);
+}
+
+}  // namespace
+
+TEST_CASE("DQN targets follow the rule in each of its three cases", "[agents][dqn]") {
+  // Row 0 bootstraps: the online net's best valid slot is 1 (slot 2 scores
+  // higher but is invalid), and the target net's value there (3.0) is used,
+  // not the target net's own best valid value (4.0): Double DQN.
+  // Row 1 terminated: no bootstrap. Row 2 has no valid slot: contributes 0.
+  const torch::Tensor rewards = torch::tensor({0.5f, 1.0f, 0.25f});
+  const torch::Tensor terminated = torch::tensor({false, true, false});
+  const torch::Tensor next_mask =
+      torch::tensor({1, 1, 0, 1, 1, 1, 0, 0, 0}, torch::kBool).reshape({3, 3});
+  const torch::Tensor next_online =
+      torch::tensor({0.1f, 0.5f, 9.0f, 7.0f, 1.0f, 1.0f, 5.0f, 5.0f, 5.0f}).reshape({3, 3});
+  const torch::Tensor next_target =
+      torch::tensor({4.0f, 3.0f, 100.0f, 8.0f, 8.0f, 8.0f, 6.0f, 6.0f, 6.0f}).reshape({3, 3});
+  const torch::Tensor targets =
+      dqn_targets(rewards, terminated, next_mask, next_online, next_target, 0.9);
+  CHECK(targets[0].item<float>() == Approx(0.5 + 0.9 * 3.0));
+  CHECK(targets[1].item<float>() == Approx(1.0));
+  CHECK(targets[2].item<float>() == Approx(0.25));
+}
+
+TEST_CASE("the replay buffer keeps the newest transitions and the final observation",
+          "[agents][replay]") {
+  const PlantedEnv env = planted_env(8);
+  VecSettings vec;
+  vec.batch = 4;
+  VecRecEnv vec_env(env.data, env.settings, vec);
+  ReplayBuffer replay(vec_env.spaces(), /*capacity=*/6, /*seed=*/1);
+  std::vector<int32_t> actions(4, kPlantedSlot);
+  ObservationBatch before = vec_env.reset(3);
+  const StepBatch& step = vec_env.step(actions.data());
+  replay.add({&before, actions.data(), &step, &vec_env.observations(),
+              &vec_env.final_observations()});
+  REQUIRE(replay.size() == 4);
+  ReplaySample sample;
+  replay.sample(16, sample);
+  for (int i = 0; i < 16; ++i) {
+    CHECK(sample.rewards[i] == 1.0f);  // the planted slot always hits
+    CHECK(sample.terminated[i] == 1);  // one-step episodes
+    CHECK(sample.next_observations.t[i] == 2);  // the ended episode's, not the next one's
+  }
+  before = vec_env.observations();
+  const StepBatch& again = vec_env.step(actions.data());
+  replay.add({&before, actions.data(), &again, &vec_env.observations(),
+              &vec_env.final_observations()});
+  CHECK(replay.size() == 6);
+}
+
+TEST_CASE("DQN learns the planted slot within seconds", "[agents][dqn]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  TeacherAgent teacher;
+  CHECK(precision_at_1(teacher, env) == 0.0);
+  DqnAgent agent(env.data, RecEnv(env.data, env.settings).spaces(), toy_dqn(7));
+  const std::string checkpoint = temporary_path("dqn-planted");
+  const TrainResult result =
+      train_agent(agent, env.data, env.settings, env.split(), toy_training(40), checkpoint, {});
+  std::filesystem::remove(checkpoint);
+  CHECK(result.beats_teacher());
+  CHECK(precision_at_1(agent, env) >= 0.95);
+}
+
+TEST_CASE("the worked custom agent learns the planted slot", "[agents][example]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  examples::LinearAgent agent(RecEnv(env.data, env.settings).spaces(), /*lr=*/0.1,
+                              /*epsilon=*/0.3, /*seed=*/3);
+  const std::string checkpoint = temporary_path("linear-planted");
+  train_agent(agent, env.data, env.settings, env.split(), toy_training(40), checkpoint, {});
+  std::filesystem::remove(checkpoint);
+  CHECK(precision_at_1(agent, env) >= 0.95);
+}
+
+TEST_CASE("a DQN checkpoint restores identical actions and rejects other dimensions",
+          "[agents][dqn][checkpoint]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  DqnAgent trained(env.data, spaces, toy_dqn(11));
+  const std::string checkpoint = temporary_path("dqn-roundtrip");
+  train_agent(trained, env.data, env.settings, env.split(), toy_training(5), checkpoint, {});
+
+  DqnAgent restored(env.data, spaces, toy_dqn(12));
+  const ObservationBatch observations = first_observations(env);
+  CHECK_FALSE(torch::equal(trained.q_values(observations), restored.q_values(observations)));
+  restored.load(checkpoint);
+  CHECK(torch::equal(trained.q_values(observations), restored.q_values(observations)));
+  std::vector<int32_t> want, got;
+  trained.act(observations, false, want);
+  restored.act(observations, false, got);
+  CHECK(want == got);
+
+  DqnSettings wider = toy_dqn(11);
+  wider.dim = 16;  // no teacher embeddings here, so this sets the table width
+  DqnAgent other_dim(env.data, spaces, wider);
+  CHECK_THROWS_WITH(other_dim.load(checkpoint),
+                    Catch::Contains("embedding dim = 8") && Catch::Contains("has 16"));
+  RandomAgent random(0);
+  CHECK_THROWS_WITH(random.load(checkpoint), Catch::Contains("holds a 'dqn' agent"));
+  CHECK_THROWS_AS(restored.load(checkpoint + ".missing"), InputError);
+  std::filesystem::remove(checkpoint);
+}
+
+TEST_CASE("the same seed trains the same DQN on one thread", "[agents][dqn][determinism]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  auto train = [&](uint64_t seed) {
+    auto agent = std::make_unique<DqnAgent>(env.data, spaces, toy_dqn(seed));
+    const std::string checkpoint = temporary_path("dqn-seed-" + std::to_string(seed));
+    TrainSettings settings = toy_training(6);
+    settings.seed = seed;
+    const TrainResult result =
+        train_agent(*agent, env.data, env.settings, env.split(), settings, checkpoint, {});
+    std::filesystem::remove(checkpoint);
+    std::vector<double> figures;
+    for (const EpochRecord& record : result.epochs) {
+      figures.insert(figures.end(), {record.mean_return, record.loss, record.valid_ndcg});
+    }
+    return std::make_pair(figures, agent->q_values(first_observations(env)));
+  };
+  const auto first = train(5);
+  const auto second = train(5);
+  const auto other = train(6);
+  CHECK(first.first == second.first);
+  CHECK(torch::equal(first.second, second.second));
+  CHECK_FALSE(torch::equal(first.second, other.second));
+}
+
+TEST_CASE("training without any rewarded item is bad input", "[agents][training]") {
+  PlantedEnv env = planted_env(4);
+  env.data.rewarded = UserItems(std::vector<std::vector<int32_t>>(4));
+  env.data.rewarded_rating.clear();
+  TeacherAgent teacher;
+  CHECK_THROWS_AS(train_agent(teacher, env.data, env.settings, env.split(), toy_training(1),
+                              temporary_path("empty"), {}),
+                  InputError);
+}
+
+}  // namespace trd
