@@ -14,7 +14,8 @@
 
 namespace trd {
 
-/// A named figure an update reports (loss, mean Q, ...), for logs.
+/// A named figure an update reports, for logs. The training loop reads
+/// "loss" and "exploration" (epsilon, noise scale) when present.
 struct NamedValue {
   std::string name;
   double value = 0;

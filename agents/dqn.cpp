@@ -150,7 +150,7 @@ std::vector<NamedValue> DqnAgent::update() {
   torch::nn::utils::clip_grad_norm_(online_->parameters(), settings_.grad_clip);
   optimizer_->step();
   if (++updates_ % settings_.target_update == 0) copy_parameters(*online_, *target_);
-  return {{"loss", loss.item<double>()}, {"q", q.mean().item<double>()}, {"epsilon", epsilon()}};
+  return {{"loss", loss.item<double>()}, {"q", q.mean().item<double>()}, {"exploration", epsilon()}};
 }
 
 nlohmann::json DqnAgent::settings() const { return settings_; }

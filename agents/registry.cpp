@@ -11,6 +11,9 @@ AgentSettings settings_from_json(const std::string& name, const nlohmann::json& 
     if (name == "dqn") {
       result.dqn = settings.get<DqnSettings>();
       result.seed = result.dqn.seed;
+    } else if (name == "ddpg") {
+      result.ddpg = settings.get<DdpgSettings>();
+      result.seed = result.ddpg.seed;
     }
   } catch (const nlohmann::json::exception& error) {
     throw InputError("settings of agent '" + name + "': " + error.what());
@@ -24,6 +27,11 @@ std::unique_ptr<Agent> make_agent(const std::string& name, const EnvData& data,
     DqnSettings dqn = settings.dqn;
     dqn.seed = settings.seed;
     return std::make_unique<DqnAgent>(data, spaces, dqn);
+  }
+  if (name == "ddpg") {
+    DdpgSettings ddpg = settings.ddpg;
+    ddpg.seed = settings.seed;
+    return std::make_unique<DdpgAgent>(data, spaces, ddpg);
   }
   if (name == "teacher") return std::make_unique<TeacherAgent>();
   if (name == "random") return std::make_unique<RandomAgent>(settings.seed);

@@ -6,15 +6,17 @@
 #include <string>
 
 #include "agents/agent.hpp"
+#include "agents/ddpg.hpp"
 #include "agents/dqn.hpp"
 
 namespace trd {
 
-inline constexpr const char* kAgentNames = "dqn, teacher or random";
+inline constexpr const char* kAgentNames = "dqn, ddpg, teacher or random";
 
 /// Settings of every agent; make_agent reads the ones its agent uses.
 struct AgentSettings {
   DqnSettings dqn;
+  DdpgSettings ddpg;
   uint64_t seed = 0;  ///< overrides each agent's own seed
 };
 

@@ -94,7 +94,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
   std::vector<double> returns(settings.batch_users, 0.0);
   env.reset(settings.seed);
   for (int epoch = 1; epoch <= settings.epochs; ++epoch) {
-    double return_sum = 0, loss_sum = 0, epsilon = 0;
+    double return_sum = 0, loss_sum = 0, exploration = 0;
     int64_t episodes = 0, losses = 0;
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
       before = env.observations();
@@ -114,7 +114,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
         const std::vector<NamedValue> values = agent.update();
         if (values.empty()) continue;
         loss_sum += named(values, "loss", 0.0);
-        epsilon = named(values, "epsilon", epsilon);
+        exploration = named(values, "exploration", exploration);
         ++losses;
       }
     }
@@ -124,7 +124,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
     record.epoch = epoch;
     record.mean_return = episodes > 0 ? return_sum / static_cast<double>(episodes) : 0.0;
     record.loss = losses > 0 ? loss_sum / static_cast<double>(losses) : 0.0;
-    record.epsilon = epsilon;
+    record.exploration = exploration;
     record.valid_ndcg = evaluation.value(Metric::kNdcg, settings.selection_k);
     record.valid_precision1 = evaluation.value(Metric::kPrecision, 1);
     record.best = result.best_epoch == 0 || record.valid_ndcg > result.best_valid_ndcg;

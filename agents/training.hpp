@@ -36,7 +36,7 @@ struct EpochRecord {
   int epoch = 0;
   double mean_return = 0;     ///< mean exploring return of the episodes that ended
   double loss = 0;            ///< mean of the updates' "loss" (0 before learning starts)
-  double epsilon = 0;         ///< the agent's "epsilon" after the epoch, if it reports one
+  double exploration = 0;     ///< the agent's "exploration" (epsilon, noise scale) after the epoch
   double valid_ndcg = 0;      ///< greedy student's valid NDCG@selection_k
   double valid_precision1 = 0;
   double seconds = 0;         ///< wall time since training started

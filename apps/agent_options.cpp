@@ -28,6 +28,7 @@ po::options_description env_options() {
 po::options_description agent_options() {
   po::options_description options("Agent options");
   const DqnSettings dqn;
+  const DdpgSettings ddpg;
   // clang-format off
   options.add_options()
       ("agent", po::value<std::string>()->default_value("dqn"), kAgentNames)
@@ -46,7 +47,7 @@ po::options_description agent_options() {
        "dqn: feed the user's and the history's embeddings to the state part, beside the "
        "candidates' dot products with them")
       ("gamma", po::value<double>()->default_value(dqn.gamma), "discount")
-      ("lr", po::value<double>()->default_value(dqn.lr), "Adam learning rate")
+      ("lr", po::value<double>()->default_value(dqn.lr), "dqn: Adam learning rate")
       ("grad-clip", po::value<double>()->default_value(dqn.grad_clip), "max gradient norm")
       ("batch-size", po::value<int>()->default_value(dqn.batch_size), "transitions per update")
       ("replay", po::value<int64_t>()->default_value(dqn.replay_capacity),
@@ -60,7 +61,23 @@ po::options_description agent_options() {
       ("epsilon-end", po::value<double>()->default_value(dqn.epsilon_end),
        "dqn: exploration rate after the decay")
       ("epsilon-decay", po::value<int64_t>()->default_value(dqn.epsilon_decay_steps),
-       "dqn: exploring user-steps of the linear decay");
+       "dqn: exploring user-steps of the linear decay")
+      ("state", po::value<std::string>()->default_value(ddpg.state),
+       "ddpg: state representation, concat (user and history embeddings, as TRD) or drr-ave "
+       "([user, user * mean(history), mean(history)])")
+      ("noise", po::value<std::string>()->default_value(ddpg.noise), "ddpg: gaussian or ou")
+      ("noise-start", po::value<double>()->default_value(ddpg.noise_start),
+       "ddpg: exploration noise at the start, relative to the actor vector's length")
+      ("noise-end", po::value<double>()->default_value(ddpg.noise_end),
+       "ddpg: exploration noise after the decay")
+      ("noise-decay", po::value<int64_t>()->default_value(ddpg.noise_decay_steps),
+       "ddpg: exploring user-steps of the linear decay")
+      ("teacher-weight", po::value<double>()->default_value(ddpg.teacher_weight),
+       "ddpg: weight of the teacher's standardised score in slot scores (0: actor alone)")
+      ("actor-lr", po::value<double>()->default_value(ddpg.actor_lr), "ddpg: actor learning rate")
+      ("critic-lr", po::value<double>()->default_value(ddpg.critic_lr),
+       "ddpg: critic learning rate")
+      ("tau", po::value<double>()->default_value(ddpg.tau), "ddpg: soft target update rate");
   // clang-format on
   return options;
 }
@@ -115,6 +132,33 @@ AgentSettings agent_settings(const po::variables_map& v) {
     throw InputError(
         "agent settings out of range: --hidden, --dim, --batch-size, --target-update must be >= 1, "
         "--lr > 0 and --gamma in [0, 1]");
+  }
+  DdpgSettings& ddpg = settings.ddpg;
+  ddpg.hidden = dqn.hidden;
+  ddpg.dim = dqn.dim;
+  ddpg.train_embeddings = dqn.train_embeddings;
+  ddpg.gamma = dqn.gamma;
+  ddpg.grad_clip = dqn.grad_clip;
+  ddpg.batch_size = dqn.batch_size;
+  ddpg.replay_capacity = dqn.replay_capacity;
+  ddpg.learning_starts = dqn.learning_starts;
+  ddpg.state = v["state"].as<std::string>();
+  ddpg.noise = v["noise"].as<std::string>();
+  ddpg.noise_start = v["noise-start"].as<double>();
+  ddpg.noise_end = v["noise-end"].as<double>();
+  ddpg.noise_decay_steps = v["noise-decay"].as<int64_t>();
+  ddpg.teacher_weight = v["teacher-weight"].as<double>();
+  ddpg.actor_lr = v["actor-lr"].as<double>();
+  ddpg.critic_lr = v["critic-lr"].as<double>();
+  ddpg.tau = v["tau"].as<double>();
+  if (ddpg.state != "concat" && ddpg.state != "drr-ave") {
+    throw InputError("--state '" + ddpg.state + "': expected concat or drr-ave");
+  }
+  if (ddpg.noise != "gaussian" && ddpg.noise != "ou") {
+    throw InputError("--noise '" + ddpg.noise + "': expected gaussian or ou");
+  }
+  if (!(ddpg.actor_lr > 0) || !(ddpg.critic_lr > 0) || !(ddpg.tau > 0 && ddpg.tau <= 1)) {
+    throw InputError("--actor-lr and --critic-lr must be > 0 and --tau in (0, 1]");
   }
   settings.seed = v["seed"].as<uint64_t>();
   return settings;

@@ -76,18 +76,18 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   const std::string log_path = out_dir + "/train.csv";
 
   std::ofstream log(log_path);
-  log << "epoch,mean_return,loss,epsilon,valid_ndcg@" << training.selection_k
+  log << "epoch,mean_return,loss,exploration,valid_ndcg@" << training.selection_k
       << ",valid_precision@1,seconds,best\n";
   const TrainResult result = train_agent(
       *agent, train_data, env, valid, training, checkpoint, [&](const EpochRecord& r) {
-        log << r.epoch << "," << r.mean_return << "," << r.loss << "," << r.epsilon << ","
+        log << r.epoch << "," << r.mean_return << "," << r.loss << "," << r.exploration << ","
             << r.valid_ndcg << "," << r.valid_precision1 << "," << r.seconds << "," << r.best
             << std::endl;
         char line[200];
         std::snprintf(line, sizeof line,
-                      "trd train: epoch %d/%d  return %.4f  loss %.4f  eps %.3f  valid ndcg@%d "
+                      "trd train: epoch %d/%d  return %.4f  loss %.4f  explore %.3f  valid ndcg@%d "
                       "%.4f  p@1 %.4f  %.1fs%s",
-                      r.epoch, training.epochs, r.mean_return, r.loss, r.epsilon,
+                      r.epoch, training.epochs, r.mean_return, r.loss, r.exploration,
                       training.selection_k, r.valid_ndcg, r.valid_precision1, r.seconds,
                       r.best ? "  *" : "");
         show_progress(line, r.epoch == training.epochs);

@@ -59,11 +59,11 @@ std::vector<NamedValue> LinearAgent::update() {
   optimizer_->zero_grad();
   loss.backward();
   optimizer_->step();
-  return {{"loss", loss.item<double>()}, {"epsilon", epsilon_}};
+  return {{"loss", loss.item<double>()}, {"exploration", epsilon_}};
 }
 
 nlohmann::json LinearAgent::settings() const {
-  return {{"lr", lr_}, {"epsilon", epsilon_}, {"seed", seed_}};
+  return {{"lr", lr_}, {"exploration", epsilon_}, {"seed", seed_}};
 }
 
 void LinearAgent::save(const std::string& path) const {

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "agents/baselines.hpp"
+#include "agents/ddpg.hpp"
 #include "agents/dqn.hpp"
 #include "agents/replay_buffer.hpp"
 #include "agents/training.hpp"
@@ -27,7 +29,9 @@ constexpr int kPlantedSlot = 3;
 
 // Every user's rewarded item sits at position kPlantedSlot of its teacher
 // list, so the teacher (slot 0) never hits and a learner must find the slot.
-// One step per episode: the reward is 1 for the planted item, else 0.
+// One step per episode: the reward is 1 for the planted item, else 0. Lists
+// do not overlap, and the planted items' embeddings share a direction, so a
+// DDPG actor (which sees embeddings, not slots) can find them too.
 struct PlantedEnv {
   EnvData data;
   EnvSettings settings;
@@ -37,7 +41,8 @@ struct PlantedEnv {
 
 PlantedEnv planted_env(int32_t n_users = 48) {
   PlantedEnv env;
-  const int32_t n_items = 64;
+  const int32_t n_items = 256;
+  const int dim = 8;
   const int list_length = 8;
   env.data.n_users = n_users;
   env.data.n_items = n_items;
@@ -46,11 +51,22 @@ PlantedEnv planted_env(int32_t n_users = 48) {
   std::vector<std::vector<int32_t>> rewarded(n_users), past(n_users);
   for (int32_t u = 0; u < n_users; ++u) {
     for (int j = 0; j < list_length; ++j) {
-      env.data.lists(u, j) = (u * 5 + j) % n_items;
+      env.data.lists(u, j) = u * 5 + j;
       env.data.scores(u, j) = static_cast<float>(list_length - j);
     }
     rewarded[u] = {env.data.lists(u, kPlantedSlot)};
   }
+  std::mt19937_64 engine(42);
+  std::normal_distribution<float> normal(0.0f, 0.35f);
+  env.data.user_embeddings.resize(n_users, dim);
+  env.data.item_embeddings.resize(n_items, dim);
+  for (Eigen::Index i = 0; i < env.data.user_embeddings.size(); ++i) {
+    env.data.user_embeddings.data()[i] = normal(engine);
+  }
+  for (Eigen::Index i = 0; i < env.data.item_embeddings.size(); ++i) {
+    env.data.item_embeddings.data()[i] = normal(engine);
+  }
+  for (const auto& items : rewarded) env.data.item_embeddings(items[0], 0) += 2.5f;
   env.data.rewarded = UserItems(rewarded);
   env.data.rewarded_rating.assign(n_users, 1.0f);
   env.data.past = UserItems(past);
@@ -164,6 +180,51 @@ TEST_CASE("DQN learns the planted slot within seconds", "[agents][dqn]") {
   CHECK(precision_at_1(agent, env) >= 0.95);
 }
 
+DdpgSettings toy_ddpg(uint64_t seed) {
+  DdpgSettings settings;
+  settings.hidden = 32;
+  settings.batch_size = 64;
+  settings.learning_starts = 64;
+  settings.noise_decay_steps = 1500;
+  settings.teacher_weight = 0;  // the teacher's order only points away from the planted slot
+  settings.seed = seed;
+  return settings;
+}
+
+TEST_CASE("DDPG learns the planted slot within seconds", "[agents][ddpg]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  for (const char* state : {"drr-ave", "concat"}) {
+    DdpgSettings settings = toy_ddpg(9);
+    settings.state = state;
+    DdpgAgent agent(env.data, RecEnv(env.data, env.settings).spaces(), settings);
+    const std::string checkpoint = temporary_path("ddpg-planted");
+    train_agent(agent, env.data, env.settings, env.split(), toy_training(40), checkpoint, {});
+    std::filesystem::remove(checkpoint);
+    INFO("state " << state);
+    CHECK(precision_at_1(agent, env) >= 0.95);
+  }
+}
+
+TEST_CASE("a DDPG checkpoint restores identical actions", "[agents][ddpg][checkpoint]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  DdpgAgent trained(env.data, spaces, toy_ddpg(1));
+  const std::string checkpoint = temporary_path("ddpg-roundtrip");
+  train_agent(trained, env.data, env.settings, env.split(), toy_training(5), checkpoint, {});
+  DdpgAgent restored(env.data, spaces, toy_ddpg(2));
+  const ObservationBatch observations = first_observations(env);
+  CHECK_FALSE(torch::equal(trained.slot_scores(observations), restored.slot_scores(observations)));
+  restored.load(checkpoint);
+  CHECK(torch::equal(trained.slot_scores(observations), restored.slot_scores(observations)));
+  DdpgSettings concat = toy_ddpg(2);
+  concat.state = "concat";
+  DdpgAgent other_state(env.data, spaces, concat);
+  CHECK_THROWS_WITH(other_state.load(checkpoint), Catch::Contains("drr-ave"));
+  std::filesystem::remove(checkpoint);
+}
+
 TEST_CASE("the worked custom agent learns the planted slot", "[agents][example]") {
   const ThreadScope threads(1);
   const PlantedEnv env = planted_env();
@@ -195,10 +256,16 @@ TEST_CASE("a DQN checkpoint restores identical actions and rejects other dimensi
   CHECK(want == got);
 
   DqnSettings wider = toy_dqn(11);
-  wider.dim = 16;  // no teacher embeddings here, so this sets the table width
-  DqnAgent other_dim(env.data, spaces, wider);
+  wider.hidden = 48;
+  DqnAgent other_width(env.data, spaces, wider);
+  CHECK_THROWS_WITH(other_width.load(checkpoint),
+                    Catch::Contains("hidden = 32") && Catch::Contains("has 48"));
+  PlantedEnv narrow = planted_env();
+  narrow.data.user_embeddings = narrow.data.user_embeddings.leftCols(4).eval();
+  narrow.data.item_embeddings = narrow.data.item_embeddings.leftCols(4).eval();
+  DqnAgent other_dim(narrow.data, RecEnv(narrow.data, narrow.settings).spaces(), toy_dqn(11));
   CHECK_THROWS_WITH(other_dim.load(checkpoint),
-                    Catch::Contains("embedding dim = 8") && Catch::Contains("has 16"));
+                    Catch::Contains("embedding dim = 8") && Catch::Contains("has 4"));
   RandomAgent random(0);
   CHECK_THROWS_WITH(random.load(checkpoint), Catch::Contains("holds a 'dqn' agent"));
   CHECK_THROWS_AS(restored.load(checkpoint + ".missing"), InputError);

@@ -1,0 +1,265 @@
+#include "agents/ddpg.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+
+#include "agents/dqn.hpp"
+#include "data/error.hpp"
+
+namespace trd {
+namespace {
+
+// Critic inputs beside the state and the vector: the vector's dot products
+// with the user and with the history mean, and the episode position. As in
+// the DQN, an MLP learns dot products poorly from a concatenation, and the
+// actor's gradient flows through these.
+constexpr int64_t kCriticExtras = 3;
+
+torch::nn::Sequential mlp(int64_t in, int64_t hidden, int64_t out, int layers) {
+  torch::nn::Sequential net;
+  int64_t width = in;
+  for (int l = 0; l < layers; ++l) {
+    net->push_back(torch::nn::Linear(width, hidden));
+    net->push_back(torch::nn::ReLU());
+    width = hidden;
+  }
+  net->push_back(torch::nn::Linear(width, out));
+  return net;
+}
+
+}  // namespace
+
+StateEncoderImpl::StateEncoderImpl(const EnvData& data, const Spaces& spaces,
+                                   const DdpgSettings& settings)
+    : concat_(settings.state == "concat"), pad_item_(spaces.pad_item) {
+  if (settings.state != "concat" && settings.state != "drr-ave") {
+    throw InputError("--state '" + settings.state + "': expected concat or drr-ave");
+  }
+  embeddings_ = register_module(
+      "embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
+  const int64_t dim = embeddings_->dim();
+  width_ = concat_ ? dim * (spaces.history_length + 1) : 3 * dim;
+}
+
+torch::Tensor StateEncoderImpl::forward(const ObservationTensors& observations) {
+  const torch::Tensor user = embeddings_->users(observations.user);
+  if (concat_) {
+    return torch::cat({user, embeddings_->items(observations.history).flatten(1)}, 1);
+  }
+  const torch::Tensor average = embeddings_->history_mean(observations.history, pad_item_);
+  return torch::cat({user, user * average, average}, 1);
+}
+
+struct DdpgAgent::Networks {
+  StateEncoder encoder{nullptr};
+  torch::nn::Sequential actor{nullptr}, critic{nullptr};
+
+  Networks(const EnvData& data, const Spaces& spaces, const DdpgSettings& settings) {
+    encoder = StateEncoder(data, spaces, settings);
+    const int64_t dim = encoder->embeddings()->dim();
+    actor = mlp(encoder->width(), settings.hidden, dim, 1);
+    critic = mlp(encoder->width() + dim + kCriticExtras, settings.hidden, 1, 2);
+  }
+  std::vector<std::pair<std::string, const torch::nn::Module*>> modules() const {
+    return {{"encoder", encoder.get()}, {"actor", actor.get()}, {"critic", critic.get()}};
+  }
+  void copy_from(const Networks& other, double tau) {
+    soft_update(*other.encoder, *encoder, tau);
+    soft_update(*other.actor, *actor, tau);
+    soft_update(*other.critic, *critic, tau);
+  }
+};
+
+DdpgAgent::DdpgAgent(const EnvData& data, const Spaces& spaces, const DdpgSettings& settings)
+    : spaces_(spaces),
+      settings_(settings),
+      replay_(spaces, settings.replay_capacity, settings.seed + 1),
+      engine_(settings.seed + 2) {
+  if (settings.noise != "gaussian" && settings.noise != "ou") {
+    throw InputError("--noise '" + settings.noise + "': expected gaussian or ou");
+  }
+  torch::manual_seed(settings.seed);
+  online_ = std::make_unique<Networks>(data, spaces, settings);
+  target_ = std::make_unique<Networks>(data, spaces, settings);
+  target_->copy_from(*online_, 1.0);
+  for (const auto& [name, module] : target_->modules()) {
+    for (auto& parameter : const_cast<torch::nn::Module*>(module)->parameters()) {
+      parameter.set_requires_grad(false);
+    }
+  }
+  std::vector<torch::Tensor> critic_parameters = online_->critic->parameters();
+  for (auto& parameter : online_->encoder->parameters()) {
+    if (parameter.requires_grad()) critic_parameters.push_back(parameter);
+  }
+  actor_optimizer_ = std::make_unique<torch::optim::Adam>(
+      online_->actor->parameters(), torch::optim::AdamOptions(settings.actor_lr));
+  critic_optimizer_ = std::make_unique<torch::optim::Adam>(
+      critic_parameters, torch::optim::AdamOptions(settings.critic_lr));
+}
+
+DdpgAgent::~DdpgAgent() = default;
+
+double DdpgAgent::noise_scale() const {
+  const double progress =
+      std::min(1.0, static_cast<double>(exploring_steps_) /
+                        static_cast<double>(std::max<int64_t>(1, settings_.noise_decay_steps)));
+  return settings_.noise_start + progress * (settings_.noise_end - settings_.noise_start);
+}
+
+// Slot scores for item vectors [B, d]: standardised dot products with each
+// candidate, plus the weighted teacher score.
+torch::Tensor DdpgAgent::scores_for(Networks& nets, const ObservationTensors& tensors,
+                                    const torch::Tensor& vectors) {
+  const torch::Tensor candidates = nets.encoder->embeddings()->items(tensors.window);  // [B, n, d]
+  const torch::Tensor dots = (candidates * vectors.unsqueeze(1)).sum(2);
+  torch::Tensor scores = standardize_rows(dots, tensors.mask);
+  if (settings_.teacher_weight != 0) {
+    scores = scores + settings_.teacher_weight * tensors.teacher_features.select(2, 0);
+  }
+  return masked(scores, tensors.mask);
+}
+
+torch::Tensor DdpgAgent::critic_value(Networks& nets, const ObservationTensors& tensors,
+                                      const torch::Tensor& state, const torch::Tensor& vectors) {
+  EmbeddingTables& tables = nets.encoder->embeddings();
+  const torch::Tensor user = tables->users(tensors.user);
+  const torch::Tensor average = tables->history_mean(tensors.history, spaces_.pad_item);
+  const torch::Tensor extras = torch::cat(
+      {(vectors * user).sum(1, true), (vectors * average).sum(1, true), tensors.position}, 1);
+  return nets.critic->forward(torch::cat({state, vectors, extras}, 1)).squeeze(1);
+}
+
+torch::Tensor DdpgAgent::slot_scores(const ObservationBatch& observations) {
+  const torch::NoGradGuard no_grad;
+  const ObservationTensors tensors = to_tensors(observations, spaces_.episode_length);
+  const torch::Tensor vectors = online_->actor->forward(online_->encoder->forward(tensors));
+  return scores_for(*online_, tensors, vectors);
+}
+
+void DdpgAgent::act(const ObservationBatch& observations, bool explore,
+                    std::vector<int32_t>& actions) {
+  const torch::NoGradGuard no_grad;
+  const ObservationTensors tensors = to_tensors(observations, spaces_.episode_length);
+  torch::Tensor vectors = online_->actor->forward(online_->encoder->forward(tensors));
+  if (explore) {
+    // Noise is relative to the vector's length: slot scores standardise the
+    // dot products, so only the direction matters.
+    const int64_t b = vectors.size(0), d = vectors.size(1);
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(engine_());
+    const torch::Tensor draws = torch::randn({b, d}, generator);
+    torch::Tensor noise = draws;
+    if (settings_.noise == "ou") {
+      if (!ou_state_.defined() || ou_state_.size(0) != b) ou_state_ = torch::zeros({b, d});
+      ou_state_ = ou_state_ * 0.85 + draws;  // theta = 0.15 around 0
+      noise = ou_state_;
+    }
+    const torch::Tensor length = vectors.norm(2, 1, true).clamp_min(1e-6);
+    vectors = vectors / length + noise_scale() * noise / std::sqrt(static_cast<double>(d));
+    for (int row = 0; row < observations.batch; ++row) {
+      if (observations.active[row] != 0) ++exploring_steps_;
+    }
+  }
+  const torch::Tensor best =
+      scores_for(*online_, tensors, vectors).argmax(1).to(torch::kInt32).contiguous();
+  actions.assign(best.data_ptr<int32_t>(), best.data_ptr<int32_t>() + observations.batch);
+}
+
+void DdpgAgent::observe(const Transitions& transitions) { replay_.add(transitions); }
+
+std::vector<NamedValue> DdpgAgent::update() {
+  if (replay_.size() < std::max<int64_t>(settings_.learning_starts, 1)) return {};
+  replay_.sample(settings_.batch_size, sample_);
+  const int64_t n = settings_.batch_size;
+  const ObservationTensors states = to_tensors(sample_.observations, spaces_.episode_length);
+  const ObservationTensors next = to_tensors(sample_.next_observations, spaces_.episode_length);
+  const torch::Tensor actions =
+      torch::from_blob(sample_.actions.data(), {n, 1}, torch::kInt32).to(torch::kInt64);
+  const torch::Tensor rewards = torch::from_blob(sample_.rewards.data(), {n}, torch::kFloat32);
+  const torch::Tensor terminated =
+      torch::from_blob(sample_.terminated.data(), {n}, torch::kInt8).to(torch::kBool);
+
+  torch::Tensor targets;
+  {
+    // The target actor picks the next slot, the target critic values every
+    // slot's item, and DESIGN.md's rule (as for DQN) combines them.
+    const torch::NoGradGuard no_grad;
+    const torch::Tensor next_state = target_->encoder->forward(next);
+    const torch::Tensor next_scores =
+        scores_for(*target_, next, target_->actor->forward(next_state));
+    const int64_t slots = spaces_.n_actions;
+    const torch::Tensor items = target_->encoder->embeddings()->items(next.window);  // [N, n, d]
+    const torch::Tensor repeated_state =
+        next_state.unsqueeze(1).expand({n, slots, next_state.size(1)}).reshape({n * slots, -1});
+    ObservationTensors flat = next;
+    flat.user = next.user.unsqueeze(1).expand({n, slots}).reshape({n * slots});
+    flat.history = next.history.unsqueeze(1)
+                       .expand({n, slots, next.history.size(1)})
+                       .reshape({n * slots, -1});
+    flat.position = next.position.unsqueeze(1).expand({n, slots, 1}).reshape({n * slots, 1});
+    const torch::Tensor next_values =
+        critic_value(*target_, flat, repeated_state, items.reshape({n * slots, -1}))
+            .reshape({n, slots});
+    targets = dqn_targets(rewards, terminated, next.mask, next_scores, next_values,
+                          settings_.gamma);
+  }
+  const torch::Tensor state = online_->encoder->forward(states);
+  const torch::Tensor placed = online_->encoder->embeddings()->items(
+      states.window.gather(1, actions).squeeze(1));
+  const torch::Tensor q = critic_value(*online_, states, state, placed);
+  const torch::Tensor critic_loss = torch::smooth_l1_loss(q, targets);
+  critic_optimizer_->zero_grad();
+  critic_loss.backward();
+  torch::nn::utils::clip_grad_norm_(online_->critic->parameters(), settings_.grad_clip);
+  critic_optimizer_->step();
+
+  const torch::Tensor actor_state = online_->encoder->forward(states).detach();
+  const torch::Tensor actor_loss =
+      -critic_value(*online_, states, actor_state, online_->actor->forward(actor_state)).mean();
+  actor_optimizer_->zero_grad();
+  actor_loss.backward();
+  torch::nn::utils::clip_grad_norm_(online_->actor->parameters(), settings_.grad_clip);
+  actor_optimizer_->step();
+  online_->critic->zero_grad();  // the actor's loss left gradients in the critic
+
+  target_->copy_from(*online_, settings_.tau);
+  return {{"loss", critic_loss.item<double>()},
+          {"actor_loss", actor_loss.item<double>()},
+          {"q", q.mean().item<double>()},
+          {"exploration", noise_scale()}};
+}
+
+namespace {
+
+std::vector<CheckpointDimension> ddpg_dimensions(const Spaces& spaces,
+                                                 const DdpgSettings& settings, int64_t dim) {
+  return {{"n_users", spaces.n_users},
+          {"n_items", spaces.n_items},
+          {"embedding dim", dim},
+          {"n_actions", spaces.n_actions},
+          {"history length", spaces.history_length},
+          {"episode length", spaces.episode_length},
+          {"hidden", settings.hidden},
+          {"state (0 concat, 1 drr-ave)", settings.state == "concat" ? 0 : 1}};
+}
+
+}  // namespace
+
+void DdpgAgent::save(const std::string& path) const {
+  save_modules(path, name(),
+               ddpg_dimensions(spaces_, settings_, online_->encoder->embeddings()->dim()),
+               online_->modules());
+}
+
+void DdpgAgent::load(const std::string& path) {
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules;
+  for (const auto& [name, module] : online_->modules()) {
+    modules.emplace_back(name, const_cast<torch::nn::Module*>(module));
+  }
+  load_modules(path, name(),
+               ddpg_dimensions(spaces_, settings_, online_->encoder->embeddings()->dim()),
+               modules);
+  target_->copy_from(*online_, 1.0);
+}
+
+}  // namespace trd
