@@ -17,7 +17,7 @@ const std::vector<trd::cli::Command>& commands() {
       {"train", "train a student (DQN, DDPG, ...) on a teacher's knowledge", trd::cli::run_train},
       {"eval", "evaluate a knowledge file's lists on a split", trd::cli::run_eval},
       {"inspect", "validate and summarise any trd HDF5 file", trd::cli::run_inspect},
-      {"bench", "measure speed: trd bench data | teacher | env", trd::cli::run_bench},
+      {"bench", "measure speed: trd bench data | teacher | env | agent", trd::cli::run_bench},
   };
   return kCommands;
 }
