@@ -203,8 +203,29 @@ nlohmann::json report_student(const StudentReportInputs& in) {
           {"difference", d.mean_difference}, {"low", d.low}, {"high", d.high}};
     }
   }
+  // Per-user figures, so several runs (seeds) can be pooled user by user.
+  std::ostringstream per_user;
+  per_user.precision(10);
+  per_user << "user";
+  for (const std::string& who : names) {
+    for (int m = 0; m < kNumMetrics; ++m) {
+      for (int k : in.ks) per_user << "," << who << ":" << kMetricNames[m] << "@" << k;
+    }
+  }
+  per_user << "\n";
+  for (std::size_t r = 0; r < teacher_eval.users.size(); ++r) {
+    per_user << dataset.users.to_string(teacher_eval.users[r]);
+    for (const Evaluation& evaluation : evaluations) {
+      for (Eigen::Index c = 0; c < evaluation.per_user.cols(); ++c) {
+        per_user << "," << evaluation.per_user(static_cast<Eigen::Index>(r), c);
+      }
+    }
+    per_user << "\n";
+  }
+
   std::cout << md.str();
   std::filesystem::create_directories(in.out_dir);
+  write_text_atomically(in.out_dir + "/eval_per_user.csv", per_user.str());
   write_text_atomically(in.out_dir + "/eval.md", md.str());
   write_text_atomically(in.out_dir + "/eval.csv", csv.str());
   write_recommendations_csv(in.out_dir + "/recommendations.csv", dataset, student_lists,

@@ -42,8 +42,8 @@ struct StudentReportInputs {
 };
 
 /// Evaluates teacher, student and MostPop on the split; prints the Markdown
-/// table, writes eval.md, eval.csv, recommendations.csv and recommendations.h5
-/// into out_dir, and returns the figures as JSON (metrics under "teacher",
+/// table, writes eval.md, eval.csv, eval_per_user.csv (every evaluated user's
+/// figures), recommendations.csv and recommendations.h5 into out_dir, and returns the figures as JSON (metrics under "teacher",
 /// "student" and "mostpop", keyed like "ndcg@5").
 nlohmann::json report_student(const StudentReportInputs& inputs);
 
