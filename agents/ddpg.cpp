@@ -171,13 +171,9 @@ std::vector<NamedValue> DdpgAgent::update() {
   if (replay_.size() < std::max<int64_t>(settings_.learning_starts, 1)) return {};
   replay_.sample(settings_.batch_size, sample_);
   const int64_t n = settings_.batch_size;
-  const ObservationTensors states = to_tensors(sample_.observations, spaces_.episode_length);
-  const ObservationTensors next = to_tensors(sample_.next_observations, spaces_.episode_length);
-  const torch::Tensor actions =
-      torch::from_blob(sample_.actions.data(), {n, 1}, torch::kInt32).to(torch::kInt64);
-  const torch::Tensor rewards = torch::from_blob(sample_.rewards.data(), {n}, torch::kFloat32);
-  const torch::Tensor terminated =
-      torch::from_blob(sample_.terminated.data(), {n}, torch::kInt8).to(torch::kBool);
+  const ReplayTensors batch = to_tensors(sample_, spaces_.episode_length);
+  const ObservationTensors& states = batch.states;
+  const ObservationTensors& next = batch.next;
 
   torch::Tensor targets;
   {
@@ -200,12 +196,12 @@ std::vector<NamedValue> DdpgAgent::update() {
     const torch::Tensor next_values =
         critic_value(*target_, flat, repeated_state, items.reshape({n * slots, -1}))
             .reshape({n, slots});
-    targets = dqn_targets(rewards, terminated, next.mask, next_scores, next_values,
+    targets = dqn_targets(batch.rewards, batch.terminated, next.mask, next_scores, next_values,
                           settings_.gamma);
   }
   const torch::Tensor state = online_->encoder->forward(states);
   const torch::Tensor placed = online_->encoder->embeddings()->items(
-      states.window.gather(1, actions).squeeze(1));
+      states.window.gather(1, batch.actions).squeeze(1));
   const torch::Tensor q = critic_value(*online_, states, state, placed);
   const torch::Tensor critic_loss = torch::smooth_l1_loss(q, targets);
   critic_optimizer_->zero_grad();

@@ -128,22 +128,16 @@ void DqnAgent::observe(const Transitions& transitions) { replay_.add(transitions
 std::vector<NamedValue> DqnAgent::update() {
   if (replay_.size() < std::max<int64_t>(settings_.learning_starts, 1)) return {};
   replay_.sample(settings_.batch_size, sample_);
-  const ObservationTensors states = to_tensors(sample_.observations, spaces_.episode_length);
-  const ObservationTensors next = to_tensors(sample_.next_observations, spaces_.episode_length);
-  const int64_t n = settings_.batch_size;
-  const torch::Tensor actions =
-      torch::from_blob(sample_.actions.data(), {n, 1}, torch::kInt32).to(torch::kInt64);
-  const torch::Tensor rewards = torch::from_blob(sample_.rewards.data(), {n}, torch::kFloat32);
-  const torch::Tensor terminated =
-      torch::from_blob(sample_.terminated.data(), {n}, torch::kInt8).to(torch::kBool);
+  const ReplayTensors batch = to_tensors(sample_, spaces_.episode_length);
+  const ObservationTensors& next = batch.next;
 
   torch::Tensor targets;
   {
     const torch::NoGradGuard no_grad;
-    targets = dqn_targets(rewards, terminated, next.mask, online_->forward(next),
+    targets = dqn_targets(batch.rewards, batch.terminated, next.mask, online_->forward(next),
                           target_->forward(next), settings_.gamma);
   }
-  const torch::Tensor q = online_->forward(states).gather(1, actions).squeeze(1);
+  const torch::Tensor q = online_->forward(batch.states).gather(1, batch.actions).squeeze(1);
   const torch::Tensor loss = torch::smooth_l1_loss(q, targets);
   optimizer_->zero_grad();
   loss.backward();

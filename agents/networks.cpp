@@ -56,6 +56,19 @@ ObservationTensors to_tensors(const ObservationBatch& observations, int episode_
   return tensors;
 }
 
+ReplayTensors to_tensors(ReplaySample& sample, int episode_length) {
+  const int64_t n = static_cast<int64_t>(sample.actions.size());
+  ReplayTensors tensors;
+  tensors.states = to_tensors(sample.observations, episode_length);
+  tensors.next = to_tensors(sample.next_observations, episode_length);
+  tensors.actions =
+      torch::from_blob(sample.actions.data(), {n, 1}, torch::kInt32).to(torch::kInt64);
+  tensors.rewards = torch::from_blob(sample.rewards.data(), {n}, torch::kFloat32);
+  tensors.terminated =
+      torch::from_blob(sample.terminated.data(), {n}, torch::kInt8).to(torch::kBool);
+  return tensors;
+}
+
 torch::Tensor standardize_rows(const torch::Tensor& values, const torch::Tensor& mask) {
   const torch::Tensor valid = mask.to(torch::kFloat32);
   const torch::Tensor count = valid.sum(1, /*keepdim=*/true).clamp_min(1.0);

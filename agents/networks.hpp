@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "agents/replay_buffer.hpp"
 #include "env/rec_env.hpp"
 
 namespace trd {
@@ -24,6 +25,15 @@ struct ObservationTensors {
   torch::Tensor teacher_features;  ///< [B, n, 2] float: standardised score, 1 / log2(rank + 2)
 };
 
+/// A replay minibatch as tensors.
+struct ReplayTensors {
+  ObservationTensors states;
+  ObservationTensors next;
+  torch::Tensor actions;     ///< [N, 1] int64
+  torch::Tensor rewards;     ///< [N] float
+  torch::Tensor terminated;  ///< [N] bool
+};
+
 /// Features of teacher scores are standardised within each row's valid slots,
 /// so teachers with other score scales (dot products, cosines, counts) look
 /// alike to the student.
@@ -32,6 +42,10 @@ ObservationTensors to_tensors(const ObservationBatch& observations, int episode_
 /// Each row of `values` [B, n] standardised over its valid slots (mean 0,
 /// variance 1 there); invalid slots become 0.
 torch::Tensor standardize_rows(const torch::Tensor& values, const torch::Tensor& mask);
+
+/// `sample` as tensors; the reward and flag tensors view its arrays, so keep
+/// `sample` alive and unchanged while they are in use.
+ReplayTensors to_tensors(ReplaySample& sample, int episode_length);
 
 /// Masks invalid slots with -inf so argmax and max ignore them.
 torch::Tensor masked(const torch::Tensor& values, const torch::Tensor& mask);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "data/error.hpp"
+#include "data/metrics.hpp"
 
 namespace trd::cli {
 
@@ -108,6 +110,16 @@ void write_text_atomically(const std::string& path, const std::string& text) {
     }
   }
   std::filesystem::rename(temporary, path);
+}
+
+std::string fixed4(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f", value);
+  return text;
+}
+
+std::string metric_key(int m, int k) {
+  return std::string(kMetricNames[m]) + "@" + std::to_string(k);
 }
 
 double now_seconds() {

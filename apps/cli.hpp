@@ -56,6 +56,12 @@ void show_progress(const std::string& text, bool last);
 /// never leaves half a file under the final name. InputError if it cannot.
 void write_text_atomically(const std::string& path, const std::string& text);
 
+/// `value` with four decimals, as the reports print figures.
+std::string fixed4(double value);
+
+/// "ndcg@5": how reports and --json name metric `m` at cutoff `k`.
+std::string metric_key(int m, int k);
+
 /// Seconds since an arbitrary epoch, for timings.
 double now_seconds();
 

@@ -20,16 +20,6 @@
 namespace trd::cli {
 namespace {
 
-std::string format_value(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4f", value);
-  return text;
-}
-
-std::string metric_key(int m, int k) {
-  return std::string(kMetricNames[m]) + "@" + std::to_string(k);
-}
-
 std::string markdown_table(const Evaluation& evaluation,
                            const std::function<std::string(int m, std::size_t j)>& cell) {
   std::ostringstream table;
@@ -133,11 +123,11 @@ int run_eval(const std::vector<std::string>& args) {
             << " split of " << dataset.provenance.name << ", " << protocol << "\n"
             << evaluation.users.size() << " users evaluated, " << evaluation.users_without_history
             << " of them without history; first hit at position "
-            << format_value(evaluation.mean_first_hit) << " on average ("
+            << fixed4(evaluation.mean_first_hit) << " on average ("
             << evaluation.users_with_hit << " users with a hit in the top "
             << knowledge.list_length() << ")\n\n"
             << markdown_table(evaluation, [&](int m, std::size_t j) {
-                 return format_value(evaluation.mean[m * ks.size() + j]);
+                 return fixed4(evaluation.mean[m * ks.size() + j]);
                });
 
   nlohmann::json figures = {{"command", "eval"},
@@ -165,8 +155,8 @@ int run_eval(const std::vector<std::string>& args) {
               << "), 95% paired bootstrap intervals over users:\n\n"
               << markdown_table(evaluation, [&](int m, std::size_t j) {
                    const Interval& d = intervals[m * ks.size() + j];
-                   return format_value(d.mean_difference) + " [" + format_value(d.low) + ", " +
-                          format_value(d.high) + "]";
+                   return fixed4(d.mean_difference) + " [" + fixed4(d.low) + ", " +
+                          fixed4(d.high) + "]";
                  });
     figures["compare"] = {{"teacher", other.teacher}, {"file", compare_path}};
   }

@@ -20,12 +20,6 @@
 namespace trd::cli {
 namespace {
 
-std::string fixed4(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4f", value);
-  return text;
-}
-
 nlohmann::json read_sidecar(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot open the agent sidecar (not a trd train folder?)");
@@ -188,7 +182,7 @@ nlohmann::json report_student(const StudentReportInputs& in) {
   for (int m = 0; m < kNumMetrics; ++m) {
     for (std::size_t j = 0; j < in.ks.size(); ++j) {
       const std::size_t c = m * in.ks.size() + j;
-      const std::string key = std::string(kMetricNames[m]) + "@" + std::to_string(in.ks[j]);
+      const std::string key = metric_key(m, in.ks[j]);
       const Interval& d = intervals[c];
       md << "| " << key << " | " << fixed4(evaluations[0].mean[c]) << " | "
          << fixed4(evaluations[1].mean[c]) << " | " << fixed4(evaluations[2].mean[c]) << " | "
@@ -209,7 +203,7 @@ nlohmann::json report_student(const StudentReportInputs& in) {
   per_user << "user";
   for (const std::string& who : names) {
     for (int m = 0; m < kNumMetrics; ++m) {
-      for (int k : in.ks) per_user << "," << who << ":" << kMetricNames[m] << "@" << k;
+      for (int k : in.ks) per_user << "," << who << ":" << metric_key(m, k);
     }
   }
   per_user << "\n";

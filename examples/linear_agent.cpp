@@ -49,13 +49,10 @@ void LinearAgent::act(const ObservationBatch& observations, bool explore,
 std::vector<NamedValue> LinearAgent::update() {
   if (replay_.size() < kBatch) return {};
   replay_.sample(kBatch, sample_);
-  const ObservationTensors tensors = to_tensors(sample_.observations, spaces_.episode_length);
-  const torch::Tensor actions =
-      torch::from_blob(sample_.actions.data(), {kBatch, 1}, torch::kInt32).to(torch::kInt64);
-  const torch::Tensor rewards = torch::from_blob(sample_.rewards.data(), {kBatch}, torch::kFloat32);
+  const ReplayTensors batch = to_tensors(sample_, spaces_.episode_length);
   const torch::Tensor predicted =
-      scorer_(slot_features(tensors)).squeeze(2).gather(1, actions).squeeze(1);
-  const torch::Tensor loss = torch::mse_loss(predicted, rewards);
+      scorer_(slot_features(batch.states)).squeeze(2).gather(1, batch.actions).squeeze(1);
+  const torch::Tensor loss = torch::mse_loss(predicted, batch.rewards);
   optimizer_->zero_grad();
   loss.backward();
   optimizer_->step();
