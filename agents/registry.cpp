@@ -1,9 +1,18 @@
 #include "agents/registry.hpp"
 
+#include <stdexcept>
+
 #include "agents/baselines.hpp"
 #include "data/error.hpp"
 
 namespace trd {
+
+void check_agent_name(const std::string& name) {
+  for (const char* known : {"dqn", "ddpg", "teacher", "random"}) {
+    if (name == known) return;
+  }
+  throw InputError("--agent '" + name + "': unknown agent (expected " + kAgentNames + ")");
+}
 
 AgentSettings settings_from_json(const std::string& name, const nlohmann::json& settings) {
   AgentSettings result;
@@ -35,7 +44,8 @@ std::unique_ptr<Agent> make_agent(const std::string& name, const EnvData& data,
   }
   if (name == "teacher") return std::make_unique<TeacherAgent>();
   if (name == "random") return std::make_unique<RandomAgent>(settings.seed);
-  throw InputError("--agent '" + name + "': unknown agent (expected " + kAgentNames + ")");
+  check_agent_name(name);
+  throw std::logic_error("make_agent: '" + name + "' is known but not built");
 }
 
 }  // namespace trd

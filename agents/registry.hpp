@@ -20,6 +20,10 @@ struct AgentSettings {
   uint64_t seed = 0;  ///< overrides each agent's own seed
 };
 
+/// InputError unless make_agent knows `name`, so a long pipeline can reject
+/// a typo before it starts.
+void check_agent_name(const std::string& name);
+
 /// What an agent reported through Agent::settings() (a checkpoint sidecar),
 /// back as AgentSettings; InputError naming the bad field.
 AgentSettings settings_from_json(const std::string& name, const nlohmann::json& settings);

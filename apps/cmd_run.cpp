@@ -60,6 +60,9 @@ int run_run(const std::vector<std::string>& args) {
   // clang-format off
   teacher.add_options()
       ("teacher", po::value<std::string>()->default_value("bprmf"), kTeacherNames)
+      ("teacher-stage", po::value<std::string>()->default_value("warm"),
+       "warm: the teacher keeps training through the stages (valid, test lists from a stronger "
+       "teacher); fixed: one teacher fit on base serves every stage (the original protocol)")
       ("teacher-epochs", po::value<int>(), "teacher training epochs (default: the teacher's)")
       ("teacher-dim", po::value<int>(), "teacher embedding size")
       ("teacher-lr", po::value<float>(), "teacher learning rate")
@@ -83,7 +86,13 @@ int run_run(const std::vector<std::string>& args) {
   const std::string teacher_name = v["teacher"].as<std::string>();
   const std::string seed = std::to_string(v["seed"].as<uint64_t>());
   const std::string candidates = std::to_string(v["candidates"].as<int>());
-  agent_settings(v);  // reject bad agent flags before the long stages run
+  const std::string teacher_stage = v["teacher-stage"].as<std::string>();
+  if (teacher_stage != "warm" && teacher_stage != "fixed") {
+    throw InputError("--teacher-stage '" + teacher_stage + "': expected warm or fixed");
+  }
+  // Reject bad agent flags before the long stages run.
+  check_agent_name(v["agent"].as<std::string>());
+  agent_settings(v);
   std::filesystem::create_directories(out);
   const double start = now_seconds();
 
@@ -98,7 +107,11 @@ int run_run(const std::vector<std::string>& args) {
         "--dataset", dataset_path, "--teacher", teacher_name, "--stage", stage,
         "--out", out + "/" + teacher_name + "-" + stage + ".h5", "--seed", seed,
         "--list-length", std::to_string(v["list-length"].as<int>()), "--candidates", candidates};
-    if (!previous.empty()) teacher_args.insert(teacher_args.end(), {"--init", previous});
+    if (teacher_stage == "fixed") {
+      teacher_args.insert(teacher_args.end(), {"--fit-on", "rl"});
+    } else if (!previous.empty()) {
+      teacher_args.insert(teacher_args.end(), {"--init", previous});
+    }
     for (const char* flag : {"epochs", "dim"}) {
       if (v.count(std::string("teacher-") + flag)) {
         teacher_args.insert(teacher_args.end(),

@@ -9,6 +9,7 @@
 #include "apps/agent_options.hpp"
 #include "apps/commands.hpp"
 #include "data/error.hpp"
+#include "data/loaders.hpp"
 #include "torch_support/thread_scope.hpp"
 
 namespace trd::cli {
@@ -36,7 +37,8 @@ nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& 
           {"n_users", knowledge.n_users},
           {"n_items", knowledge.n_items},
           {"dim", knowledge.user_embeddings.cols()},
-          {"dataset_fingerprint", knowledge.dataset_fingerprint}};
+          {"dataset_fingerprint", knowledge.dataset_fingerprint},
+          {"crc32", file_crc32(path)}};
 }
 
 nlohmann::json train_into(const po::variables_map& v, const std::string& dataset_path,

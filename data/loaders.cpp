@@ -296,15 +296,21 @@ DelimitedLayout movielens_layout(std::string delimiter) {
 
 }  // namespace
 
+std::string crc32_hex(const std::string& bytes) {
+  const uLong crc = crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()),
+                            bytes.size());
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(crc));
+  return hex;
+}
+
+std::string file_crc32(const std::string& path) { return crc32_hex(read_file_content(path)); }
+
 LoadedSource load_interactions(const std::string& path, SourceFormat format,
                                const DelimitedLayout& layout) {
   std::string content = read_file_content(path);
   LoadedSource source;
-  const uLong crc = crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(content.data()),
-                            content.size());
-  char hex[9];
-  std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(crc));
-  source.content_crc32 = hex;
+  source.content_crc32 = crc32_hex(content);
   // Spreadsheet exports start with a byte-order mark that would glue onto the first column name.
   if (content.compare(0, 3, "\xEF\xBB\xBF") == 0) content.erase(0, 3);
   switch (format) {

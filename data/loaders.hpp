@@ -34,6 +34,12 @@ struct LoadedSource {
   std::string content_crc32;  ///< CRC-32 of the decompressed content, 8 hex digits
 };
 
+/// CRC-32 of `bytes` as 8 hex digits.
+std::string crc32_hex(const std::string& bytes);
+/// CRC-32 of a file's raw bytes (gzip files are decompressed first); InputError
+/// naming the file when it cannot be read.
+std::string file_crc32(const std::string& path);
+
 /// Reads `path`; a malformed line throws InputError naming the file, the line
 /// number and what was wrong. `layout` is used only for kDelimited.
 LoadedSource load_interactions(const std::string& path, SourceFormat format,

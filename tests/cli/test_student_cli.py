@@ -46,6 +46,21 @@ def main():
             rows = list(csv.DictReader(f))
         assert rows[0]["rank"] == "1" and len(rows) == 20 * items.shape[0]
 
+        # The fixed-teacher protocol: the test lists come from the model fit on
+        # base alone (the rl stage's embeddings), yet skip what users met since.
+        fixed = os.path.join(tmp, "fixed-test.h5")
+        run("teacher", "--dataset", dataset, "--teacher", "bprmf", "--stage", "test",
+            "--fit-on", "rl", "--epochs", "5", "--out", fixed)
+        run("teacher", "--dataset", dataset, "--teacher", "bprmf", "--stage", "rl",
+            "--epochs", "5", "--out", os.path.join(tmp, "fixed-rl.h5"))
+        with h5py.File(fixed, "r") as f, h5py.File(os.path.join(tmp, "fixed-rl.h5"), "r") as g:
+            assert np.array_equal(f["user_embeddings"][:], g["user_embeddings"][:])
+            assert f.attrs["stage"] == "test"
+            assert not np.array_equal(f["ranking/items"][:], g["ranking/items"][:])
+        expect_bad_input(["teacher", "--dataset", dataset, "--teacher", "bprmf", "--stage", "rl",
+                          "--fit-on", "test", "--out", os.path.join(tmp, "late.h5")],
+                         "--fit-on test")
+
         # A knowledge file for another dataset.
         other = os.path.join(tmp, "other")
         run("data", "--dataset", "synthetic", "--synthetic-interactions", "5000",
@@ -72,6 +87,16 @@ def main():
                           "--agent", os.path.join(out, "agent"), "--out", other],
                          "bprmf-test-64.h5", "width 64", "width 32")
         assert not os.path.exists(other)
+
+        # trd run rejects an unknown agent before it writes anything.
+        expect_bad_input(["run", *synthetic, "--out", other, "--agent", "sarsa"], "unknown agent")
+        assert not os.path.exists(other)
+
+        # The same seed gives the same report; another seed another student.
+        again = run_json("run", *synthetic, "--out", os.path.join(tmp, "again"), "--epochs", "2",
+                         "--teacher-epochs", "5")
+        assert again["student"] == figures["student"], (again["student"], figures["student"])
+        assert again["teacher"] == figures["teacher"]
 
         # An rl split that is empty for every user.
         empty = os.path.join(tmp, "empty.h5")
