@@ -1,5 +1,6 @@
 #include "apps/agent_options.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -8,6 +9,17 @@
 #include "torch_support/thread_scope.hpp"
 
 namespace trd::cli {
+namespace {
+
+// A double flag whose --help shows its default as written (0.05, not
+// 0.050000000000000003).
+po::typed_value<double>* real(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return po::value<double>()->default_value(value, text);
+}
+
+}  // namespace
 
 po::options_description env_options() {
   po::options_description options("Environment options");
@@ -46,9 +58,9 @@ po::options_description agent_options() {
       ("state-embeddings", po::value<bool>()->default_value(dqn.state_embeddings),
        "dqn: feed the user's and the history's embeddings to the state part, beside the "
        "candidates' dot products with them")
-      ("gamma", po::value<double>()->default_value(dqn.gamma), "discount")
-      ("lr", po::value<double>()->default_value(dqn.lr), "dqn: Adam learning rate")
-      ("grad-clip", po::value<double>()->default_value(dqn.grad_clip), "max gradient norm")
+      ("gamma", real(dqn.gamma), "discount")
+      ("lr", real(dqn.lr), "dqn: Adam learning rate")
+      ("grad-clip", real(dqn.grad_clip), "max gradient norm")
       ("batch-size", po::value<int>()->default_value(dqn.batch_size), "transitions per update")
       ("replay", po::value<int64_t>()->default_value(dqn.replay_capacity),
        "replay buffer capacity (transitions)")
@@ -56,9 +68,9 @@ po::options_description agent_options() {
        "transitions observed before the first update")
       ("target-update", po::value<int>()->default_value(dqn.target_update),
        "dqn: updates between target-network copies")
-      ("epsilon-start", po::value<double>()->default_value(dqn.epsilon_start),
+      ("epsilon-start", real(dqn.epsilon_start),
        "dqn: exploration rate at the start")
-      ("epsilon-end", po::value<double>()->default_value(dqn.epsilon_end),
+      ("epsilon-end", real(dqn.epsilon_end),
        "dqn: exploration rate after the decay")
       ("epsilon-decay", po::value<int64_t>()->default_value(dqn.epsilon_decay_steps),
        "dqn: exploring user-steps of the linear decay")
@@ -66,18 +78,18 @@ po::options_description agent_options() {
        "ddpg: state representation, concat (user and history embeddings, as TRD) or drr-ave "
        "([user, user * mean(history), mean(history)])")
       ("noise", po::value<std::string>()->default_value(ddpg.noise), "ddpg: gaussian or ou")
-      ("noise-start", po::value<double>()->default_value(ddpg.noise_start),
+      ("noise-start", real(ddpg.noise_start),
        "ddpg: exploration noise at the start, relative to the actor vector's length")
-      ("noise-end", po::value<double>()->default_value(ddpg.noise_end),
+      ("noise-end", real(ddpg.noise_end),
        "ddpg: exploration noise after the decay")
       ("noise-decay", po::value<int64_t>()->default_value(ddpg.noise_decay_steps),
        "ddpg: exploring user-steps of the linear decay")
-      ("teacher-weight", po::value<double>()->default_value(ddpg.teacher_weight),
+      ("teacher-weight", real(ddpg.teacher_weight),
        "ddpg: weight of the teacher's standardised score in slot scores (0: actor alone)")
-      ("actor-lr", po::value<double>()->default_value(ddpg.actor_lr), "ddpg: actor learning rate")
-      ("critic-lr", po::value<double>()->default_value(ddpg.critic_lr),
+      ("actor-lr", real(ddpg.actor_lr), "ddpg: actor learning rate")
+      ("critic-lr", real(ddpg.critic_lr),
        "ddpg: critic learning rate")
-      ("tau", po::value<double>()->default_value(ddpg.tau), "ddpg: soft target update rate");
+      ("tau", real(ddpg.tau), "ddpg: soft target update rate");
   // clang-format on
   return options;
 }

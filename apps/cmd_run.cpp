@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "apps/agent_options.hpp"
 #include "apps/commands.hpp"
@@ -15,7 +16,15 @@
 namespace trd::cli {
 namespace {
 
-// The flags of `names` that were given (or have defaults), as command-line
+// Text that reads back as the same value (std::to_string keeps only 6 decimals).
+std::string exact(double value) {
+  std::ostringstream text;
+  text.precision(17);
+  text << value;
+  return text.str();
+}
+
+// The flags of `options` that were given (or have defaults), as command-line
 // arguments for another command.
 void pass_through(const po::variables_map& v, const po::options_description& options,
                   std::vector<std::string>& args) {
@@ -35,9 +44,9 @@ void pass_through(const po::variables_map& v, const po::options_description& opt
     } else if (const auto* i32 = boost::any_cast<int32_t>(&value)) {
       text = std::to_string(*i32);
     } else if (const auto* f = boost::any_cast<float>(&value)) {
-      text = std::to_string(*f);
+      text = exact(*f);
     } else if (const auto* d = boost::any_cast<double>(&value)) {
-      text = std::to_string(*d);
+      text = exact(*d);
     } else if (const auto* b = boost::any_cast<bool>(&value)) {
       text = *b ? "true" : "false";
     } else {
@@ -55,7 +64,8 @@ void check_ok(int code, const std::string& stage) {
 }  // namespace
 
 int run_run(const std::vector<std::string>& args) {
-  po::options_description data = dataset_options();
+  po::options_description data = dataset_options(
+      "seed of every stage: the synthetic generator, the teacher, the agent and the bootstrap");
   po::options_description teacher("Teacher options");
   // clang-format off
   teacher.add_options()
@@ -120,8 +130,7 @@ int run_run(const std::vector<std::string>& args) {
       }
     }
     if (v.count("teacher-lr")) {
-      teacher_args.insert(teacher_args.end(),
-                          {"--lr", std::to_string(v["teacher-lr"].as<float>())});
+      teacher_args.insert(teacher_args.end(), {"--lr", exact(v["teacher-lr"].as<float>())});
     }
     check_ok(run_teacher(teacher_args), std::string("trd teacher --stage ") + stage);
     previous = out + "/" + teacher_name + "-" + stage + ".h5";

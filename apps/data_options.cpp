@@ -39,7 +39,7 @@ std::string locate_input(const std::string& dataset, const std::string& input,
 
 }  // namespace
 
-po::options_description dataset_options() {
+po::options_description dataset_options(const char* seed_help) {
   po::options_description options("Dataset options");
   // clang-format off
   options.add_options()
@@ -60,7 +60,7 @@ po::options_description dataset_options() {
        "origin (none) or <N>core: keep users and items with at least N interactions")
       ("min-rating", po::value<float>()->default_value(0),
        "drop interactions rated below this (0 keeps all)")
-      ("seed", po::value<uint64_t>()->default_value(0), "seed of the synthetic generator")
+      ("seed", po::value<uint64_t>()->default_value(0), seed_help)
       ("synthetic-interactions", po::value<int64_t>()->default_value(100000),
        "size of the synthetic dataset")
       ("synthetic-users", po::value<int32_t>()->default_value(0), "synthetic users (0: derived)")

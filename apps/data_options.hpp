@@ -7,9 +7,9 @@
 
 namespace trd::cli {
 
-/// The flags that choose and prepare a dataset; shared by `trd data` and, as
-/// the pipeline grows, by `trd run`.
-po::options_description dataset_options();
+/// The flags that choose and prepare a dataset; shared by `trd data` and `trd run`.
+/// `seed_help` says what --seed seeds in the calling command.
+po::options_description dataset_options(const char* seed_help = "seed of the synthetic generator");
 
 /// Settings from those flags, with the input located (see data_dirs()).
 /// Prints to stderr which source was picked when --dataset is auto.
