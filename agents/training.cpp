@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "data/error.hpp"
 
@@ -113,7 +114,12 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
       for (int u = 0; u < settings.updates_per_step; ++u) {
         const std::vector<NamedValue> values = agent.update();
         if (values.empty()) continue;
-        loss_sum += named(values, "loss", 0.0);
+        const double loss = named(values, "loss", 0.0);
+        if (!std::isfinite(loss)) {
+          throw InputError("training diverged in epoch " + std::to_string(epoch) + " (loss " +
+                           std::to_string(loss) + "): lower the learning rate or gamma");
+        }
+        loss_sum += loss;
         exploration = named(values, "exploration", exploration);
         ++losses;
       }

@@ -65,6 +65,9 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   if (dataset.splits[kRl].size() == 0) {
     throw InputError(dataset_path + ": the rl split is empty, so no user has a rewarded item");
   }
+  if (dataset.splits[kValid].size() == 0) {
+    throw InputError(dataset_path + ": the valid split is empty, and the best epoch is picked on it");
+  }
   const EnvData train_data = make_env_data(dataset, train_knowledge, kRl);
   const EnvData valid_data = make_env_data(dataset, valid_knowledge, kValid);
   const SplitUsers valid_users(dataset, kValid);

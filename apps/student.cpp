@@ -125,6 +125,10 @@ nlohmann::json report_student(const StudentReportInputs& in) {
     std::cerr << "trd eval: note: " << in.knowledge_path << " holds lists for stage "
               << knowledge.stage << ", evaluated here on " << kSplitNames[in.split] << "\n";
   }
+  if (dataset.splits[in.split].size() == 0) {
+    throw InputError(in.dataset_path + ": the " + std::string(kSplitNames[in.split]) +
+                     " split is empty: nothing to evaluate on");
+  }
   const EnvData data = make_env_data(dataset, knowledge, in.split);
   const ThreadScope scope(in.threads);
   LoadedStudent student = load_student(in.agent_dir, dataset, knowledge, in.knowledge_path, data);

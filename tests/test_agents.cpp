@@ -298,6 +298,31 @@ TEST_CASE("the same seed trains the same DQN on one thread", "[agents][dqn][dete
   CHECK_FALSE(torch::equal(first.second, other.second));
 }
 
+TEST_CASE("refined lists are the agent's picks, then the rest of the teacher's list",
+          "[agents][training]") {
+  const PlantedEnv env = planted_env(6);
+  TeacherAgent teacher;
+  CHECK(refine_lists(teacher, env.data, env.settings, 4) == env.data.lists);
+
+  // Always slot 3 with K = 3 over a 5-slot window: the picked item leaves and
+  // the next list item enters at the back, so the picks are list items 3, 4,
+  // 5; then 0, 1, 2, 6, 7 follow in the teacher's order.
+  class FourthSlot : public BaselineAgent {
+   public:
+    std::string name() const override { return "fourth"; }
+    void act(const ObservationBatch& observations, bool, std::vector<int32_t>& actions) override {
+      actions.assign(observations.batch, kPlantedSlot);
+    }
+  } fourth;
+  EnvSettings three_steps = env.settings;
+  three_steps.episode_length = 3;
+  const RowMatrixXi lists = refine_lists(fourth, env.data, three_steps, 4);
+  for (int32_t u = 0; u < env.data.n_users; ++u) {
+    const std::vector<int> order = {3, 4, 5, 0, 1, 2, 6, 7};
+    for (int j = 0; j < 8; ++j) CHECK(lists(u, j) == env.data.lists(u, order[j]));
+  }
+}
+
 TEST_CASE("training without any rewarded item is bad input", "[agents][training]") {
   PlantedEnv env = planted_env(4);
   env.data.rewarded = UserItems(std::vector<std::vector<int32_t>>(4));
