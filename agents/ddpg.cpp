@@ -229,14 +229,10 @@ namespace {
 
 std::vector<CheckpointDimension> ddpg_dimensions(const Spaces& spaces,
                                                  const DdpgSettings& settings, int64_t dim) {
-  return {{"n_users", spaces.n_users},
-          {"n_items", spaces.n_items},
-          {"embedding dim", dim},
-          {"n_actions", spaces.n_actions},
-          {"history length", spaces.history_length},
-          {"episode length", spaces.episode_length},
-          {"hidden", settings.hidden},
-          {"state (0 concat, 1 drr-ave)", settings.state == "concat" ? 0 : 1}};
+  std::vector<CheckpointDimension> dimensions = env_dimensions(spaces, dim);
+  dimensions.push_back({"hidden", settings.hidden});
+  dimensions.push_back({"state (0 concat, 1 drr-ave)", settings.state == "concat" ? 0 : 1});
+  return dimensions;
 }
 
 }  // namespace

@@ -153,14 +153,10 @@ namespace {
 
 std::vector<CheckpointDimension> dqn_dimensions(const Spaces& spaces, const DqnSettings& settings,
                                                 int64_t dim) {
-  return {{"n_users", spaces.n_users},
-          {"n_items", spaces.n_items},
-          {"embedding dim", dim},
-          {"n_actions", spaces.n_actions},
-          {"history length", spaces.history_length},
-          {"episode length", spaces.episode_length},
-          {"hidden", settings.hidden},
-          {"teacher_features", settings.teacher_features ? 1 : 0}};
+  std::vector<CheckpointDimension> dimensions = env_dimensions(spaces, dim);
+  dimensions.push_back({"hidden", settings.hidden});
+  dimensions.push_back({"teacher_features", settings.teacher_features ? 1 : 0});
+  return dimensions;
 }
 
 }  // namespace

@@ -144,6 +144,15 @@ std::string tensor_text(const torch::Tensor& tensor) {
 
 }  // namespace
 
+std::vector<CheckpointDimension> env_dimensions(const Spaces& spaces, int64_t embedding_dim) {
+  return {{"n_users", spaces.n_users},
+          {"n_items", spaces.n_items},
+          {"embedding dim", embedding_dim},
+          {"n_actions", spaces.n_actions},
+          {"history length", spaces.history_length},
+          {"episode length", spaces.episode_length}};
+}
+
 void save_modules(const std::string& path, const std::string& agent,
                   const std::vector<CheckpointDimension>& dimensions,
                   const std::vector<std::pair<std::string, const torch::nn::Module*>>& modules) {

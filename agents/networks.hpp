@@ -83,6 +83,10 @@ struct CheckpointDimension {
   int64_t value;
 };
 
+/// The dimensions every agent's checkpoint shares: the env's sizes and the
+/// embedding width. Agents append their own (hidden width, ...).
+std::vector<CheckpointDimension> env_dimensions(const Spaces& spaces, int64_t embedding_dim);
+
 /// Writes `modules` (name, module) to `path` with a header of the agent's name
 /// and dimensions, atomically (temporary file, then rename).
 void save_modules(const std::string& path, const std::string& agent,

@@ -104,6 +104,18 @@ std::string temporary_path(const std::string& name) {
       .string();
 }
 
+// Trains on the planted env, judging on it too, through a scratch checkpoint.
+TrainResult train_planted(Agent& agent, const PlantedEnv& env, int epochs,
+                          uint64_t seed = 0) {
+  const std::string checkpoint = temporary_path(agent.name() + "-" + std::to_string(seed));
+  TrainSettings settings = toy_training(epochs);
+  settings.seed = seed;
+  const TrainResult result =
+      train_agent(agent, env.data, env.settings, env.split(), settings, checkpoint, {});
+  std::filesystem::remove(checkpoint);
+  return result;
+}
+
 double precision_at_1(Agent& agent, const PlantedEnv& env) {
   return judge(refine_lists(agent, env.data, env.settings, 64), env.split(), {1})
       .value(Metric::kPrecision, 1);
@@ -172,11 +184,7 @@ TEST_CASE("DQN learns the planted slot within seconds", "[agents][dqn]") {
   TeacherAgent teacher;
   CHECK(precision_at_1(teacher, env) == 0.0);
   DqnAgent agent(env.data, RecEnv(env.data, env.settings).spaces(), toy_dqn(7));
-  const std::string checkpoint = temporary_path("dqn-planted");
-  const TrainResult result =
-      train_agent(agent, env.data, env.settings, env.split(), toy_training(40), checkpoint, {});
-  std::filesystem::remove(checkpoint);
-  CHECK(result.beats_teacher());
+  CHECK(train_planted(agent, env, 40).beats_teacher());
   CHECK(precision_at_1(agent, env) >= 0.95);
 }
 
@@ -198,9 +206,7 @@ TEST_CASE("DDPG learns the planted slot within seconds", "[agents][ddpg]") {
     DdpgSettings settings = toy_ddpg(9);
     settings.state = state;
     DdpgAgent agent(env.data, RecEnv(env.data, env.settings).spaces(), settings);
-    const std::string checkpoint = temporary_path("ddpg-planted");
-    train_agent(agent, env.data, env.settings, env.split(), toy_training(40), checkpoint, {});
-    std::filesystem::remove(checkpoint);
+    train_planted(agent, env, 40);
     INFO("state " << state);
     CHECK(precision_at_1(agent, env) >= 0.95);
   }
@@ -211,8 +217,9 @@ TEST_CASE("a DDPG checkpoint restores identical actions", "[agents][ddpg][checkp
   const PlantedEnv env = planted_env();
   const Spaces spaces = RecEnv(env.data, env.settings).spaces();
   DdpgAgent trained(env.data, spaces, toy_ddpg(1));
+  train_planted(trained, env, 5);
   const std::string checkpoint = temporary_path("ddpg-roundtrip");
-  train_agent(trained, env.data, env.settings, env.split(), toy_training(5), checkpoint, {});
+  trained.save(checkpoint);
   DdpgAgent restored(env.data, spaces, toy_ddpg(2));
   const ObservationBatch observations = first_observations(env);
   CHECK_FALSE(torch::equal(trained.slot_scores(observations), restored.slot_scores(observations)));
@@ -230,9 +237,7 @@ TEST_CASE("the worked custom agent learns the planted slot", "[agents][example]"
   const PlantedEnv env = planted_env();
   examples::LinearAgent agent(RecEnv(env.data, env.settings).spaces(), /*lr=*/0.1,
                               /*epsilon=*/0.3, /*seed=*/3);
-  const std::string checkpoint = temporary_path("linear-planted");
-  train_agent(agent, env.data, env.settings, env.split(), toy_training(40), checkpoint, {});
-  std::filesystem::remove(checkpoint);
+  train_planted(agent, env, 40);
   CHECK(precision_at_1(agent, env) >= 0.95);
 }
 
@@ -242,8 +247,9 @@ TEST_CASE("a DQN checkpoint restores identical actions and rejects other dimensi
   const PlantedEnv env = planted_env();
   const Spaces spaces = RecEnv(env.data, env.settings).spaces();
   DqnAgent trained(env.data, spaces, toy_dqn(11));
+  train_planted(trained, env, 5);
   const std::string checkpoint = temporary_path("dqn-roundtrip");
-  train_agent(trained, env.data, env.settings, env.split(), toy_training(5), checkpoint, {});
+  trained.save(checkpoint);
 
   DqnAgent restored(env.data, spaces, toy_dqn(12));
   const ObservationBatch observations = first_observations(env);
@@ -278,12 +284,7 @@ TEST_CASE("the same seed trains the same DQN on one thread", "[agents][dqn][dete
   const Spaces spaces = RecEnv(env.data, env.settings).spaces();
   auto train = [&](uint64_t seed) {
     auto agent = std::make_unique<DqnAgent>(env.data, spaces, toy_dqn(seed));
-    const std::string checkpoint = temporary_path("dqn-seed-" + std::to_string(seed));
-    TrainSettings settings = toy_training(6);
-    settings.seed = seed;
-    const TrainResult result =
-        train_agent(*agent, env.data, env.settings, env.split(), settings, checkpoint, {});
-    std::filesystem::remove(checkpoint);
+    const TrainResult result = train_planted(*agent, env, 6, seed);
     std::vector<double> figures;
     for (const EpochRecord& record : result.epochs) {
       figures.insert(figures.end(), {record.mean_return, record.loss, record.valid_ndcg});
