@@ -25,9 +25,9 @@ std::string exact(double value) {
 }
 
 // The flags of `options` that were given (or have defaults), as command-line
-// arguments for another command.
+// arguments for another command, with `prefix` taken off their names.
 void pass_through(const po::variables_map& v, const po::options_description& options,
-                  std::vector<std::string>& args) {
+                  std::vector<std::string>& args, const std::string& prefix = "") {
   for (const auto& option : options.options()) {
     const std::string name = option->long_name();
     if (!v.count(name)) continue;
@@ -52,7 +52,7 @@ void pass_through(const po::variables_map& v, const po::options_description& opt
     } else {
       throw std::logic_error("trd run: cannot pass on --" + name);
     }
-    args.push_back("--" + name);
+    args.push_back("--" + name.substr(prefix.size()));
     args.push_back(text);
   }
 }
@@ -73,21 +73,29 @@ int run_run(const std::vector<std::string>& args) {
       ("teacher-stage", po::value<std::string>()->default_value("warm"),
        "warm: the teacher keeps training through the stages (valid, test lists from a stronger "
        "teacher); fixed: one teacher fit on base serves every stage (the original protocol)")
-      ("teacher-epochs", po::value<int>(), "teacher training epochs (default: the teacher's)")
-      ("teacher-dim", po::value<int>(), "teacher embedding size")
-      ("teacher-lr", po::value<float>(), "teacher learning rate")
       ("list-length", po::value<int>()->default_value(100), "items per user in each teacher list")
       ("candidates", po::value<int>()->default_value(0),
        "rank held-out items plus uniform negatives up to N (0: full ranking)")
       ("k", po::value<std::string>()->default_value("1,5,10,20"), "cutoffs of the report");
+  // Passed to trd teacher without the prefix; unset ones keep the teacher's defaults.
+  po::options_description teacher_settings("Teacher settings (trd teacher's, prefixed)");
+  teacher_settings.add_options()
+      ("teacher-epochs", po::value<int>(), "training epochs (puresvd: power iterations)")
+      ("teacher-dim", po::value<int>(), "embedding size")
+      ("teacher-lr", po::value<float>(), "learning rate")
+      ("teacher-negatives", po::value<int>(), "negatives per positive")
+      ("teacher-l2", po::value<float>(), "L2 penalty")
+      ("teacher-neighbours", po::value<int>(), "itemknn: neighbours kept per item")
+      ("teacher-window", po::value<int>(), "item2vec: context items on each side")
+      ("teacher-threads", po::value<int>(), "training threads");
   po::options_description run("Run options");
   run.add_options()
       ("out", po::value<std::string>()->default_value("runs/latest"),
        "run folder: dataset.h5, the teacher's knowledge per stage, the agent, the report");
   // clang-format on
   po::options_description all;
-  all.add(run).add(data).add(teacher).add(env_options()).add(agent_options()).add(
-      training_options());
+  all.add(run).add(data).add(teacher).add(teacher_settings).add(env_options()).add(
+      agent_options()).add(training_options());
   const auto values = parse("run", "[--dataset NAME] [--input PATH] [--out DIR] [options]", all,
                             args);
   if (!values) return kExitOk;
@@ -122,16 +130,7 @@ int run_run(const std::vector<std::string>& args) {
     } else if (!previous.empty()) {
       teacher_args.insert(teacher_args.end(), {"--init", previous});
     }
-    for (const char* flag : {"epochs", "dim"}) {
-      if (v.count(std::string("teacher-") + flag)) {
-        teacher_args.insert(teacher_args.end(),
-                            {std::string("--") + flag,
-                             std::to_string(v[std::string("teacher-") + flag].as<int>())});
-      }
-    }
-    if (v.count("teacher-lr")) {
-      teacher_args.insert(teacher_args.end(), {"--lr", exact(v["teacher-lr"].as<float>())});
-    }
+    pass_through(v, teacher_settings, teacher_args, "teacher-");
     check_ok(run_teacher(teacher_args), std::string("trd teacher --stage ") + stage);
     previous = out + "/" + teacher_name + "-" + stage + ".h5";
   }
