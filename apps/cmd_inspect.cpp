@@ -1,9 +1,11 @@
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <numeric>
 
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
+#include "apps/student.hpp"
 #include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/knowledge.hpp"
@@ -134,17 +136,55 @@ int inspect_knowledge(const std::string& path, bool json) {
 
 }  // namespace
 
+// A `trd train` folder (or its agent.json): what the student is, what it
+// learned from, and how it did on valid.
+int inspect_agent(const std::string& sidecar_path, bool json) {
+  const nlohmann::json sidecar = read_agent_sidecar(sidecar_path);
+  const std::string checkpoint =
+      (std::filesystem::path(sidecar_path).parent_path() / "agent.pt").string();
+  if (!std::filesystem::is_regular_file(checkpoint)) {
+    throw InputError(checkpoint + ": missing (the sidecar " + sidecar_path + " has no checkpoint)");
+  }
+  try {
+    const nlohmann::json& learned = sidecar.at("train_knowledge");
+    std::cout << sidecar_path << ": trd-agent v" << sidecar.at("version").get<int>() << ", "
+              << sidecar.at("agent").get<std::string>() << " student of "
+              << learned.at("teacher").get<std::string>() << " (" << learned.at("file").get<std::string>()
+              << ", embeddings of width " << learned.at("dim").get<int>() << "), dataset "
+              << sidecar.at("dataset").at("fingerprint").get<std::string>() << "\n  best epoch "
+              << sidecar.at("best_epoch").get<int>() << " of "
+              << sidecar.at("training").at("epochs").get<int>() << ": valid "
+              << sidecar.at("selection").get<std::string>() << " "
+              << fixed4(sidecar.at("valid_student").get<double>()) << " against the teacher's "
+              << fixed4(sidecar.at("valid_teacher").get<double>())
+              << (sidecar.at("beats_teacher").get<bool>() ? "" : " (never beat the teacher)")
+              << "\n  checkpoint " << checkpoint << " ("
+              << std::filesystem::file_size(checkpoint) << " bytes)\n";
+  } catch (const nlohmann::json::exception& error) {
+    throw InputError(sidecar_path + ": malformed agent sidecar: " + error.what());
+  }
+  if (json) print_json(sidecar);
+  return kExitOk;
+}
+
 int run_inspect(const std::vector<std::string>& args) {
   po::options_description options("Inspect options");
   // clang-format off
   options.add_options()
-      ("file", po::value<std::string>()->required(), "a trd HDF5 file");
+      ("file", po::value<std::string>()->required(),
+       "a trd HDF5 file (dataset or knowledge), or a trd train folder or its agent.json");
   // clang-format on
   po::positional_options_description positional;
   positional.add("file", 1);
   const auto values = parse("inspect", "FILE [options]", options, args, positional);
   if (!values) return kExitOk;
   const std::string path = (*values)["file"].as<std::string>();
+  if (std::filesystem::is_directory(path)) {
+    return inspect_agent(path + "/agent.json", (*values)["json"].as<bool>());
+  }
+  if (std::filesystem::path(path).extension() == ".json") {
+    return inspect_agent(path, (*values)["json"].as<bool>());
+  }
   const std::string format = read_file_format(path);
   if (format == kDatasetFormat) return inspect_dataset(path, (*values)["json"].as<bool>());
   if (format == kKnowledgeFormat) return inspect_knowledge(path, (*values)["json"].as<bool>());

@@ -20,24 +20,6 @@
 namespace trd::cli {
 namespace {
 
-nlohmann::json read_sidecar(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open the agent sidecar (not a trd train folder?)");
-  nlohmann::json sidecar;
-  try {
-    in >> sidecar;
-    if (sidecar.at("format").get<std::string>() != "trd-agent") {
-      throw InputError(path + ": format is not trd-agent");
-    }
-    sidecar.at("agent").get<std::string>();
-    sidecar.at("settings").get<nlohmann::json>();
-    sidecar.at("env").get<nlohmann::json>();
-  } catch (const nlohmann::json::exception& error) {
-    throw InputError(path + ": malformed agent sidecar: " + error.what());
-  }
-  return sidecar;
-}
-
 // The student's lists as knowledge, so every knowledge reader (trd eval,
 // trd inspect, h5py) takes them. Scores fall with the position: L - j.
 Knowledge student_knowledge(const Knowledge& teacher, const std::string& agent,
@@ -76,12 +58,30 @@ void write_recommendations_csv(const std::string& path, const Dataset& dataset,
 
 }  // namespace
 
+nlohmann::json read_agent_sidecar(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open the agent sidecar (not a trd train folder?)");
+  nlohmann::json sidecar;
+  try {
+    in >> sidecar;
+    if (sidecar.at("format").get<std::string>() != "trd-agent") {
+      throw InputError(path + ": format is not trd-agent");
+    }
+    sidecar.at("agent").get<std::string>();
+    sidecar.at("settings").get<nlohmann::json>();
+    sidecar.at("env").get<nlohmann::json>();
+  } catch (const nlohmann::json::exception& error) {
+    throw InputError(path + ": malformed agent sidecar: " + error.what());
+  }
+  return sidecar;
+}
+
 LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
                            const Knowledge& knowledge, const std::string& knowledge_path,
                            const EnvData& data) {
   const std::string sidecar_path = agent_dir + "/agent.json";
   LoadedStudent student;
-  student.sidecar = read_sidecar(sidecar_path);
+  student.sidecar = read_agent_sidecar(sidecar_path);
   const nlohmann::json& sidecar = student.sidecar;
   try {
     const std::string fingerprint = sidecar.at("dataset").at("fingerprint");

@@ -15,6 +15,10 @@
 
 namespace trd::cli {
 
+/// `trd train`'s sidecar (DIR/agent.json) parsed and checked for the fields
+/// every reader needs; InputError naming the file otherwise.
+nlohmann::json read_agent_sidecar(const std::string& path);
+
 struct LoadedStudent {
   std::unique_ptr<Agent> agent;
   EnvSettings env;

@@ -33,6 +33,10 @@ def main():
                 assert 0.0 <= figures[who][key] <= 1.0, (who, key, figures[who])
         assert figures["difference"]["ndcg@5"]["low"] <= figures["difference"]["ndcg@5"]["high"]
 
+        sidecar = run_json("inspect", os.path.join(out, "agent"))
+        assert sidecar["agent"] == "dqn" and sidecar["train_knowledge"]["stage"] == "rl"
+        assert sidecar["settings"]["hidden"] == 64
+
         dataset = os.path.join(out, "dataset.h5")
         with h5py.File(os.path.join(out, "recommendations.h5"), "r") as f:
             items = f["ranking/items"][:]
