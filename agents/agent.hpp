@@ -5,10 +5,9 @@
 // implementing it; examples/linear_agent.cpp is a worked one.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "env/rec_env.hpp"
 

@@ -36,8 +36,8 @@ StateEncoderImpl::StateEncoderImpl(const EnvData& data, const Spaces& spaces,
   if (settings.state != "concat" && settings.state != "drr-ave") {
     throw InputError("--state '" + settings.state + "': expected concat or drr-ave");
   }
-  embeddings_ = register_module(
-      "embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
+  embeddings_ =
+      register_module("embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
   const int64_t dim = embeddings_->dim();
   width_ = concat_ ? dim * (spaces.history_length + 1) : 3 * dim;
 }
@@ -189,9 +189,8 @@ std::vector<NamedValue> DdpgAgent::update() {
         next_state.unsqueeze(1).expand({n, slots, next_state.size(1)}).reshape({n * slots, -1});
     ObservationTensors flat = next;
     flat.user = next.user.unsqueeze(1).expand({n, slots}).reshape({n * slots});
-    flat.history = next.history.unsqueeze(1)
-                       .expand({n, slots, next.history.size(1)})
-                       .reshape({n * slots, -1});
+    flat.history =
+        next.history.unsqueeze(1).expand({n, slots, next.history.size(1)}).reshape({n * slots, -1});
     flat.position = next.position.unsqueeze(1).expand({n, slots, 1}).reshape({n * slots, 1});
     const torch::Tensor next_values =
         critic_value(*target_, flat, repeated_state, items.reshape({n * slots, -1}))
@@ -200,8 +199,8 @@ std::vector<NamedValue> DdpgAgent::update() {
                           settings_.gamma);
   }
   const torch::Tensor state = online_->encoder->forward(states);
-  const torch::Tensor placed = online_->encoder->embeddings()->items(
-      states.window.gather(1, batch.actions).squeeze(1));
+  const torch::Tensor placed =
+      online_->encoder->embeddings()->items(states.window.gather(1, batch.actions).squeeze(1));
   const torch::Tensor q = critic_value(*online_, states, state, placed);
   const torch::Tensor critic_loss = torch::smooth_l1_loss(q, targets);
   critic_optimizer_->zero_grad();
@@ -227,8 +226,8 @@ std::vector<NamedValue> DdpgAgent::update() {
 
 namespace {
 
-std::vector<CheckpointDimension> ddpg_dimensions(const Spaces& spaces,
-                                                 const DdpgSettings& settings, int64_t dim) {
+std::vector<CheckpointDimension> ddpg_dimensions(const Spaces& spaces, const DdpgSettings& settings,
+                                                 int64_t dim) {
   std::vector<CheckpointDimension> dimensions = env_dimensions(spaces, dim);
   dimensions.push_back({"hidden", settings.hidden});
   dimensions.push_back({"state (0 concat, 1 drr-ave)", settings.state == "concat" ? 0 : 1});
@@ -249,8 +248,7 @@ void DdpgAgent::load(const std::string& path) {
     modules.emplace_back(name, const_cast<torch::nn::Module*>(module));
   }
   load_modules(path, name(),
-               ddpg_dimensions(spaces_, settings_, online_->encoder->embeddings()->dim()),
-               modules);
+               ddpg_dimensions(spaces_, settings_, online_->encoder->embeddings()->dim()), modules);
   target_->copy_from(*online_, 1.0);
 }
 

@@ -34,7 +34,7 @@ struct DdpgSettings {
   double gamma = 0.9;
   double actor_lr = 1e-3;
   double critic_lr = 1e-3;
-  double tau = 0.01;                  ///< soft target update rate
+  double tau = 0.01;  ///< soft target update rate
   double grad_clip = 10.0;
   int batch_size = 256;
   int64_t replay_capacity = 50000;
@@ -42,9 +42,9 @@ struct DdpgSettings {
   uint64_t seed = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DdpgSettings, hidden, dim, train_embeddings, state, noise,
-                                   noise_start, noise_end, noise_decay_steps, teacher_weight,
-                                   gamma, actor_lr, critic_lr, tau, grad_clip, batch_size,
-                                   replay_capacity, learning_starts, seed)
+                                   noise_start, noise_end, noise_decay_steps, teacher_weight, gamma,
+                                   actor_lr, critic_lr, tau, grad_clip, batch_size, replay_capacity,
+                                   learning_starts, seed)
 
 /// The state representation both networks read.
 class StateEncoderImpl : public torch::nn::Module {

@@ -10,7 +10,6 @@ namespace {
 
 constexpr int kTeacherFeatures = 2;  // see ObservationTensors::teacher_features
 
-
 // Slot part inputs: the candidate's embedding, its products with the user and
 // with the history mean, those products' sums (dot products) standardised
 // within the window, and optionally the teacher features. An MLP learns dot
@@ -35,33 +34,33 @@ torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& ter
 }
 
 QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
-    : pad_item_(spaces.pad_item), teacher_features_(settings.teacher_features),
+    : pad_item_(spaces.pad_item),
+      teacher_features_(settings.teacher_features),
       slot_embeddings_(settings.slot_embeddings),
       state_embeddings_(settings.state_embeddings) {
-  embeddings_ = register_module(
-      "embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
+  embeddings_ =
+      register_module("embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
   const int64_t dim = embeddings_->dim();
   state_layer_ = register_module(
-      "state",
-      torch::nn::Linear((state_embeddings_ ? dim * (spaces.history_length + 1) : 0) + 1,
-                        settings.hidden));
+      "state", torch::nn::Linear((state_embeddings_ ? dim * (spaces.history_length + 1) : 0) + 1,
+                                 settings.hidden));
   slot_layer_ = register_module(
-      "slot", torch::nn::Linear(torch::nn::LinearOptions(slot_inputs(dim, settings),
-                                                         settings.hidden)
-                                    .bias(false)));
+      "slot",
+      torch::nn::Linear(
+          torch::nn::LinearOptions(slot_inputs(dim, settings), settings.hidden).bias(false)));
   hidden_layer_ = register_module("hidden", torch::nn::Linear(settings.hidden, settings.hidden));
   output_layer_ = register_module("output", torch::nn::Linear(settings.hidden, 1));
 }
 
 torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
-  const torch::Tensor user = embeddings_->users(observations.user);             // [B, d]
-  const torch::Tensor history = embeddings_->items(observations.history);       // [B, H, d]
+  const torch::Tensor user = embeddings_->users(observations.user);        // [B, d]
+  const torch::Tensor history = embeddings_->items(observations.history);  // [B, H, d]
   const torch::Tensor history_mean =
-      embeddings_->history_mean(observations.history, pad_item_);               // [B, d]
+      embeddings_->history_mean(observations.history, pad_item_);  // [B, d]
   const torch::Tensor state = state_layer_(
       state_embeddings_ ? torch::cat({user, history.flatten(1), observations.position}, 1)
-                        : observations.position);  // [B, h]
-  const torch::Tensor candidates = embeddings_->items(observations.window);     // [B, n, d]
+                        : observations.position);                            // [B, h]
+  const torch::Tensor candidates = embeddings_->items(observations.window);  // [B, n, d]
   const torch::Tensor with_user = candidates * user.unsqueeze(1);
   const torch::Tensor with_history = candidates * history_mean.unsqueeze(1);
   std::vector<torch::Tensor> slot_parts = {
@@ -74,7 +73,7 @@ torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
     slot_parts.push_back(torch::stack({user_scores, torch::zeros_like(user_scores)}, 2));
   }
   if (slot_embeddings_) slot_parts.insert(slot_parts.end(), {candidates, with_user, with_history});
-  const torch::Tensor slots = slot_layer_(torch::cat(slot_parts, 2));           // [B, n, h]
+  const torch::Tensor slots = slot_layer_(torch::cat(slot_parts, 2));  // [B, n, h]
   const torch::Tensor hidden = torch::relu(hidden_layer_(torch::relu(state.unsqueeze(1) + slots)));
   return output_layer_(hidden).squeeze(2);
 }
@@ -93,8 +92,8 @@ DqnAgent::DqnAgent(const EnvData& data, const Spaces& spaces, const DqnSettings&
   for (auto& parameter : online_->parameters()) {
     if (parameter.requires_grad()) trainable.push_back(parameter);
   }
-  optimizer_ = std::make_unique<torch::optim::Adam>(trainable,
-                                                    torch::optim::AdamOptions(settings.lr));
+  optimizer_ =
+      std::make_unique<torch::optim::Adam>(trainable, torch::optim::AdamOptions(settings.lr));
 }
 
 double DqnAgent::epsilon() const {
@@ -144,7 +143,8 @@ std::vector<NamedValue> DqnAgent::update() {
   torch::nn::utils::clip_grad_norm_(online_->parameters(), settings_.grad_clip);
   optimizer_->step();
   if (++updates_ % settings_.target_update == 0) copy_parameters(*online_, *target_);
-  return {{"loss", loss.item<double>()}, {"q", q.mean().item<double>()}, {"exploration", epsilon()}};
+  return {
+      {"loss", loss.item<double>()}, {"q", q.mean().item<double>()}, {"exploration", epsilon()}};
 }
 
 nlohmann::json DqnAgent::settings() const { return settings_; }
@@ -162,13 +162,13 @@ std::vector<CheckpointDimension> dqn_dimensions(const Spaces& spaces, const DqnS
 }  // namespace
 
 void DqnAgent::save(const std::string& path) const {
-  const int64_t dim = online_->named_parameters()["embeddings.users.weight"].size(1);
-  save_modules(path, name(), dqn_dimensions(spaces_, settings_, dim), {{"online", online_.get()}});
+  save_modules(path, name(), dqn_dimensions(spaces_, settings_, online_->embedding_dim()),
+               {{"online", online_.get()}});
 }
 
 void DqnAgent::load(const std::string& path) {
-  const int64_t dim = online_->named_parameters()["embeddings.users.weight"].size(1);
-  load_modules(path, name(), dqn_dimensions(spaces_, settings_, dim), {{"online", online_.get()}});
+  load_modules(path, name(), dqn_dimensions(spaces_, settings_, online_->embedding_dim()),
+               {{"online", online_.get()}});
   copy_parameters(*online_, *target_);
 }
 

@@ -20,29 +20,28 @@
 namespace trd {
 
 struct DqnSettings {
-  int hidden = 64;                      ///< width of the two hidden layers
-  int dim = 32;                         ///< embedding width when the teacher has none
-  bool train_embeddings = false;        ///< fine-tune the teacher's embeddings (default: frozen)
-  bool teacher_features = true;         ///< feed the teacher's score and rank (TRD's --pred_score)
-  bool slot_embeddings = false;         ///< feed each candidate's embedding and its products too
-  bool state_embeddings = false;        ///< feed the user's and history's embeddings to the state part
-  double gamma = 0.9;                   ///< discount
-  double lr = 1e-3;                     ///< Adam learning rate
-  double grad_clip = 10.0;              ///< max global gradient norm
-  int batch_size = 256;                 ///< transitions per update
-  int64_t replay_capacity = 50000;      ///< transitions kept
-  int64_t learning_starts = 1000;       ///< transitions observed before the first update
-  int target_update = 200;              ///< updates between target-network copies
-  double epsilon_start = 1.0;           ///< exploration at the first step
-  double epsilon_end = 0.05;            ///< exploration after the decay
+  int hidden = 64;                  ///< width of the two hidden layers
+  int dim = 32;                     ///< embedding width when the teacher has none
+  bool train_embeddings = false;    ///< fine-tune the teacher's embeddings (default: frozen)
+  bool teacher_features = true;     ///< feed the teacher's score and rank (TRD's --pred_score)
+  bool slot_embeddings = false;     ///< feed each candidate's embedding and its products too
+  bool state_embeddings = false;    ///< feed the user's and history's embeddings to the state part
+  double gamma = 0.9;               ///< discount
+  double lr = 1e-3;                 ///< Adam learning rate
+  double grad_clip = 10.0;          ///< max global gradient norm
+  int batch_size = 256;             ///< transitions per update
+  int64_t replay_capacity = 50000;  ///< transitions kept
+  int64_t learning_starts = 1000;   ///< transitions observed before the first update
+  int target_update = 200;          ///< updates between target-network copies
+  double epsilon_start = 1.0;       ///< exploration at the first step
+  double epsilon_end = 0.05;        ///< exploration after the decay
   int64_t epsilon_decay_steps = 20000;  ///< exploring user-steps of the linear decay
   uint64_t seed = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, teacher_features,
-                                   slot_embeddings, state_embeddings,
-                                   gamma, lr, grad_clip, batch_size, replay_capacity,
-                                   learning_starts, target_update, epsilon_start, epsilon_end,
-                                   epsilon_decay_steps, seed)
+                                   slot_embeddings, state_embeddings, gamma, lr, grad_clip,
+                                   batch_size, replay_capacity, learning_starts, target_update,
+                                   epsilon_start, epsilon_end, epsilon_decay_steps, seed)
 
 /// Double-DQN targets, DESIGN.md's rule: r + gamma * Q_target(s', a*) with
 /// a* the online net's argmax over the valid slots of s'; no bootstrap term
@@ -57,6 +56,7 @@ class QNetworkImpl : public torch::nn::Module {
  public:
   QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings);
   torch::Tensor forward(const ObservationTensors& observations);
+  int64_t embedding_dim() const { return embeddings_->dim(); }
 
  private:
   int32_t pad_item_;

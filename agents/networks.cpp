@@ -1,20 +1,17 @@
 #include "agents/networks.hpp"
 
-#include <unistd.h>
-
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <limits>
 
+#include "data/atomic_file.hpp"
 #include "data/error.hpp"
 
 namespace trd {
 namespace {
 
 torch::Tensor ids_tensor(const std::vector<int32_t>& ids, std::vector<int64_t> shape) {
-  return torch::from_blob(const_cast<int32_t*>(ids.data()), shape, torch::kInt32)
-      .to(torch::kInt64);
+  return torch::from_blob(const_cast<int32_t*>(ids.data()), shape, torch::kInt32).to(torch::kInt64);
 }
 
 torch::Tensor embedding_rows(const RowMatrixXf& source, int64_t rows, int dim, bool pad_row) {
@@ -22,8 +19,9 @@ torch::Tensor embedding_rows(const RowMatrixXf& source, int64_t rows, int dim, b
   torch::Tensor weight;
   if (source.size() > 0) {
     weight = torch::zeros({total, source.cols()});
-    weight.narrow(0, 0, rows).copy_(
-        torch::from_blob(const_cast<float*>(source.data()), {rows, source.cols()}, torch::kFloat32));
+    weight.narrow(0, 0, rows)
+        .copy_(torch::from_blob(const_cast<float*>(source.data()), {rows, source.cols()},
+                                torch::kFloat32));
   } else {
     weight = torch::randn({total, dim}) * 0.1;
     if (pad_row) weight[rows].zero_();
@@ -46,13 +44,13 @@ ObservationTensors to_tensors(const ObservationBatch& observations, int episode_
   tensors.position = (ids_tensor(observations.t, {b, 1}).to(torch::kFloat32) - 1.0) /
                      static_cast<double>(episode_length);
 
-  const torch::Tensor score =
-      torch::from_blob(const_cast<float*>(observations.teacher_score.data()), {b, n},
-                       torch::kFloat32);
+  const torch::Tensor score = torch::from_blob(
+      const_cast<float*>(observations.teacher_score.data()), {b, n}, torch::kFloat32);
   const torch::Tensor rank = ids_tensor(observations.teacher_rank, {b, n}).to(torch::kFloat32);
   const torch::Tensor rank_feature =
       tensors.mask.to(torch::kFloat32) / torch::log2(rank.clamp_min(0.0) + 2.0);
-  tensors.teacher_features = torch::stack({standardize_rows(score, tensors.mask), rank_feature}, /*dim=*/2);
+  tensors.teacher_features =
+      torch::stack({standardize_rows(score, tensors.mask), rank_feature}, /*dim=*/2);
   return tensors;
 }
 
@@ -89,19 +87,20 @@ EmbeddingTablesImpl::EmbeddingTablesImpl(const EnvData& data, int dim, bool trai
   const torch::Tensor item_weight =
       embedding_rows(data.item_embeddings, data.n_items, dim, /*pad_row=*/true);
   users_ = register_module(
-      "users", torch::nn::Embedding(torch::nn::EmbeddingOptions(data.n_users, user_weight.size(1))
-                                        ._weight(user_weight)));
-  items_ = register_module(
-      "items", torch::nn::Embedding(torch::nn::EmbeddingOptions(data.n_items + 1, item_weight.size(1))
-                                        .padding_idx(data.n_items)
-                                        ._weight(item_weight)));
+      "users",
+      torch::nn::Embedding(
+          torch::nn::EmbeddingOptions(data.n_users, user_weight.size(1))._weight(user_weight)));
+  items_ = register_module("items", torch::nn::Embedding(torch::nn::EmbeddingOptions(
+                                                             data.n_items + 1, item_weight.size(1))
+                                                             .padding_idx(data.n_items)
+                                                             ._weight(item_weight)));
   users_->weight.set_requires_grad(trainable);
   items_->weight.set_requires_grad(trainable);
 }
 
 torch::Tensor EmbeddingTablesImpl::history_mean(const torch::Tensor& history, int32_t pad_item) {
   const torch::Tensor present = history.ne(pad_item).to(torch::kFloat32);  // [B, H]
-  const torch::Tensor sum = items(history).sum(1);  // pad rows are zero
+  const torch::Tensor sum = items(history).sum(1);                         // pad rows are zero
   return sum / present.sum(1, /*keepdim=*/true).clamp_min(1.0);
 }
 
@@ -122,9 +121,6 @@ void soft_update(const torch::nn::Module& source, torch::nn::Module& target, dou
   }
 }
 
-}  // namespace trd
-
-namespace trd {
 namespace {
 
 constexpr const char* kAgentKey = "trd/agent";
@@ -166,14 +162,13 @@ void save_modules(const std::string& path, const std::string& agent,
     module->save(part);
     archive.write(name, part);
   }
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  try {
-    archive.save_to(temporary);
-  } catch (const c10::Error&) {
-    std::remove(temporary.c_str());
-    throw InputError(path + ": cannot write the checkpoint");
-  }
-  std::filesystem::rename(temporary, path);
+  replace_atomically(path, [&](const std::string& temporary) {
+    try {
+      archive.save_to(temporary);
+    } catch (const c10::Error&) {
+      throw InputError(path + ": cannot write the checkpoint");
+    }
+  });
 }
 
 void load_modules(const std::string& path, const std::string& agent,

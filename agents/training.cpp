@@ -76,12 +76,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
   vec.batch = settings.batch_users;
   vec.order = UserOrder::kRandom;
   VecRecEnv env(train, env_settings, vec);  // InputError when no user has a rewarded item
-  int64_t training_users = 0;
-  for (int32_t u = 0; u < train.n_users; ++u) {
-    if (train.rewarded.size(u) > 0 && train.lists.cols() > 0 && train.lists(u, 0) >= 0) {
-      ++training_users;
-    }
-  }
+  const int64_t training_users = static_cast<int64_t>(env.users().size());
   const int64_t steps_per_epoch =
       (training_users * env_settings.episode_length + settings.batch_users - 1) /
       settings.batch_users;
@@ -101,8 +96,8 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
       before = env.observations();
       agent.act(before, /*explore=*/true, actions);
       const StepBatch& step = env.step(actions.data());
-      agent.observe({&before, actions.data(), &step, &env.observations(),
-                     &env.final_observations()});
+      agent.observe(
+          {&before, actions.data(), &step, &env.observations(), &env.final_observations()});
       for (int row = 0; row < env.batch(); ++row) {
         returns[row] += step.reward[row];
         if (step.terminated[row] != 0 || step.truncated[row] != 0) {
@@ -124,8 +119,8 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
         ++losses;
       }
     }
-    const Evaluation evaluation = judge(refine_lists(agent, *valid.data, env_settings, 256),
-                                        valid, ks);
+    const Evaluation evaluation =
+        judge(refine_lists(agent, *valid.data, env_settings, 256), valid, ks);
     EpochRecord record;
     record.epoch = epoch;
     record.mean_return = episodes > 0 ? return_sum / static_cast<double>(episodes) : 0.0;

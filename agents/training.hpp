@@ -24,28 +24,28 @@ struct JudgedSplit {
 };
 
 struct TrainSettings {
-  int epochs = 5;              ///< an epoch plays as many episodes as there are training users
-  int batch_users = 64;        ///< B: users in lockstep
-  int updates_per_step = 2;    ///< learner updates per env step of B users
-  int selection_k = 5;         ///< the best epoch has the highest valid NDCG at this cutoff
+  int epochs = 5;            ///< an epoch plays as many episodes as there are training users
+  int batch_users = 64;      ///< B: users in lockstep
+  int updates_per_step = 2;  ///< learner updates per env step of B users
+  int selection_k = 5;       ///< the best epoch has the highest valid NDCG at this cutoff
   uint64_t seed = 0;
 };
 
 /// One epoch's log line.
 struct EpochRecord {
   int epoch = 0;
-  double mean_return = 0;     ///< mean exploring return of the episodes that ended
-  double loss = 0;            ///< mean of the updates' "loss" (0 before learning starts)
-  double exploration = 0;     ///< the agent's "exploration" (epsilon, noise scale) after the epoch
-  double valid_ndcg = 0;      ///< greedy student's valid NDCG@selection_k
+  double mean_return = 0;  ///< mean exploring return of the episodes that ended
+  double loss = 0;         ///< mean of the updates' "loss" (0 before learning starts)
+  double exploration = 0;  ///< the agent's "exploration" (epsilon, noise scale) after the epoch
+  double valid_ndcg = 0;   ///< greedy student's valid NDCG@selection_k
   double valid_precision1 = 0;
-  double seconds = 0;         ///< wall time since training started
-  bool best = false;          ///< the best epoch so far (its state was saved)
+  double seconds = 0;  ///< wall time since training started
+  bool best = false;   ///< the best epoch so far (its state was saved)
 };
 
 struct TrainResult {
   std::vector<EpochRecord> epochs;
-  int best_epoch = 0;           ///< 1-based; 0 when no epoch ran
+  int best_epoch = 0;  ///< 1-based; 0 when no epoch ran
   double best_valid_ndcg = 0;
   double teacher_valid_ndcg = 0;  ///< the teacher's lists on the same split and cutoff
   bool beats_teacher() const { return best_valid_ndcg > teacher_valid_ndcg; }

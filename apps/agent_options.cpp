@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "data/error.hpp"
+#include "data/loaders.hpp"
 #include "torch_support/thread_scope.hpp"
 
 namespace trd::cli {
@@ -183,6 +184,24 @@ TrainSettings train_settings(const po::variables_map& v) {
   settings.updates_per_step = v["updates-per-step"].as<int>();
   settings.seed = v["seed"].as<uint64_t>();
   return settings;
+}
+
+SplitUsers::SplitUsers(const Dataset& dataset, Split split)
+    : held_out({&dataset.splits[split]}, dataset.n_users()), seen([&] {
+        std::vector<const InteractionTable*> before;
+        for (int s = 0; s < split; ++s) before.push_back(&dataset.splits[s]);
+        return UserItems(before, dataset.n_users());
+      }()) {}
+
+nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& path) {
+  return {{"file", path},
+          {"teacher", knowledge.teacher},
+          {"stage", knowledge.stage},
+          {"n_users", knowledge.n_users},
+          {"n_items", knowledge.n_items},
+          {"dim", knowledge.user_embeddings.cols()},
+          {"dataset_fingerprint", knowledge.dataset_fingerprint},
+          {"crc32", file_crc32(path)}};
 }
 
 void check_knowledge_matches(const Knowledge& knowledge, const std::string& knowledge_path,

@@ -99,19 +99,6 @@ void show_progress(const std::string& text, bool last) {
   }
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary);
-    out << text;
-    if (!out.flush()) {
-      std::remove(temporary.c_str());
-      throw InputError(path + ": cannot be written");
-    }
-  }
-  std::filesystem::rename(temporary, path);
-}
-
 std::string fixed4(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.4f", value);

@@ -52,10 +52,6 @@ std::optional<std::string> find_in_data_dirs(const std::string& relative,
 /// terminal, one plain line per update when stderr is a file or a pipe.
 void show_progress(const std::string& text, bool last);
 
-/// Writes `text` to `path` through a temporary file and a rename, so a crash
-/// never leaves half a file under the final name. InputError if it cannot.
-void write_text_atomically(const std::string& path, const std::string& text);
-
 /// `value` with four decimals, as the reports print figures.
 std::string fixed4(double value);
 

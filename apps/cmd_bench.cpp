@@ -1,8 +1,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -311,8 +311,8 @@ int bench_agent(const po::variables_map& values) {
   const int repeat = values["repeat"].as<int>();
   constexpr int kUpdates = 200;
   constexpr int64_t kEnvSteps = 100;
-  nlohmann::json report = {{"suite", "agent"}, {"machine", machine_description()},
-                           {"repeat", repeat}};
+  nlohmann::json report = {
+      {"suite", "agent"}, {"machine", machine_description()}, {"repeat", repeat}};
   PrepareSettings prepare;
   const auto ml100k = find_in_data_dirs("ml-100k/u.data", values["data-dir"].as<std::string>());
   if (ml100k) {
@@ -352,9 +352,10 @@ int bench_agent(const po::variables_map& values) {
                                 {"threads", threads},
                                 {"updates_per_s", updates_per_s},
                                 {"user_steps_per_s", user_steps_per_s}});
-      std::printf("  %-4s threads %d: %7.1f updates/s; env + learner (2 updates per step of 64 "
-                  "users) %8.0f user-steps/s\n",
-                  name, threads, updates_per_s, user_steps_per_s);
+      std::printf(
+          "  %-4s threads %d: %7.1f updates/s; env + learner (2 updates per step of 64 "
+          "users) %8.0f user-steps/s\n",
+          name, threads, updates_per_s, user_steps_per_s);
     }
   }
   if (!values["skip-run"].as<bool>()) {
@@ -364,15 +365,19 @@ int bench_agent(const po::variables_map& values) {
         (std::filesystem::temp_directory_path() / ("trd-bench-run-" + std::to_string(::getpid())))
             .string();
     std::string command = "'" + self + "' run --out '" + out + "' >/dev/null 2>&1";
-    if (ml100k) command = "'" + self + "' run --dataset ml-100k --input '" + *ml100k + "' --out '" +
-                          out + "' >/dev/null 2>&1";
+    if (ml100k)
+      command = "'" + self + "' run --dataset ml-100k --input '" + *ml100k + "' --out '" + out +
+                "' >/dev/null 2>&1";
     bool failed = false;
-    const double seconds = median_seconds(repeat, [&] { failed |= std::system(command.c_str()) != 0; });
+    const double seconds =
+        median_seconds(repeat, [&] { failed |= std::system(command.c_str()) != 0; });
     std::filesystem::remove_all(out);
     if (failed) throw std::runtime_error("trd bench agent: trd run failed");
     report["trd_run_s"] = seconds;
-    std::printf("  trd run end to end (data, BPRMF x 3 stages, DQN 5 epochs, report), 1 thread: "
-                "%.1f s\n", seconds);
+    std::printf(
+        "  trd run end to end (data, BPRMF x 3 stages, DQN 5 epochs, report), 1 thread: "
+        "%.1f s\n",
+        seconds);
   }
   if (values["json"].as<bool>()) print_json(report);
   return kExitOk;

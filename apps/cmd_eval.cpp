@@ -11,6 +11,7 @@
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "apps/student.hpp"
+#include "data/atomic_file.hpp"
 #include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/knowledge.hpp"
@@ -61,7 +62,8 @@ int run_eval(const std::vector<std::string>& args) {
        "with --agent: folder for those files (default: the agent's folder)")
       ("threads", po::value<int>()->default_value(1), "with --agent: LibTorch threads");
   // clang-format on
-  const auto values = parse("eval", "--dataset FILE --knowledge FILE [--agent DIR] [options]", options, args);
+  const auto values =
+      parse("eval", "--dataset FILE --knowledge FILE [--agent DIR] [options]", options, args);
   if (!values) return kExitOk;
   const auto& v = *values;
   const std::string dataset_path = v["dataset"].as<std::string>();
@@ -79,15 +81,18 @@ int run_eval(const std::vector<std::string>& args) {
     inputs.dataset_path = dataset_path;
     inputs.knowledge_path = knowledge_path;
     inputs.agent_dir = v["agent"].as<std::string>();
-    inputs.out_dir = v["out"].as<std::string>().empty() ? inputs.agent_dir : v["out"].as<std::string>();
+    inputs.out_dir =
+        v["out"].as<std::string>().empty() ? inputs.agent_dir : v["out"].as<std::string>();
     inputs.split = split;
     inputs.candidates = n_candidates;
     inputs.ks = ks;
     inputs.seed = seed;
     inputs.threads = v["threads"].as<int>();
     const nlohmann::json figures = report_student(inputs);
-    if (!csv_path.empty()) std::filesystem::copy_file(inputs.out_dir + "/eval.csv", csv_path,
-                                                      std::filesystem::copy_options::overwrite_existing);
+    if (!csv_path.empty()) {
+      std::filesystem::copy_file(inputs.out_dir + "/eval.csv", csv_path,
+                                 std::filesystem::copy_options::overwrite_existing);
+    }
     if (v["json"].as<bool>()) print_json(figures);
     return kExitOk;
   }
@@ -99,10 +104,9 @@ int run_eval(const std::vector<std::string>& args) {
     std::cerr << "trd eval: note: " << knowledge_path << " holds lists for stage "
               << knowledge.stage << ", evaluated here on " << kSplitNames[split] << "\n";
   }
-  std::vector<const InteractionTable*> before;
-  for (int s = 0; s < split; ++s) before.push_back(&dataset.splits[s]);
-  const UserItems seen(before, dataset.n_users());
-  const UserItems held_out({&dataset.splits[split]}, dataset.n_users());
+  const SplitUsers split_users(dataset, split);
+  const UserItems& seen = split_users.seen;
+  const UserItems& held_out = split_users.held_out;
   std::optional<UserItems> candidates;
   if (n_candidates > 0) {
     candidates = make_candidates(seen, held_out, dataset.n_items(), n_candidates, seed);
@@ -123,9 +127,8 @@ int run_eval(const std::vector<std::string>& args) {
             << " split of " << dataset.provenance.name << ", " << protocol << "\n"
             << evaluation.users.size() << " users evaluated, " << evaluation.users_without_history
             << " of them without history; first hit at position "
-            << fixed4(evaluation.mean_first_hit) << " on average ("
-            << evaluation.users_with_hit << " users with a hit in the top "
-            << knowledge.list_length() << ")\n\n"
+            << fixed4(evaluation.mean_first_hit) << " on average (" << evaluation.users_with_hit
+            << " users with a hit in the top " << knowledge.list_length() << ")\n\n"
             << markdown_table(evaluation, [&](int m, std::size_t j) {
                  return fixed4(evaluation.mean[m * ks.size() + j]);
                });
@@ -155,8 +158,8 @@ int run_eval(const std::vector<std::string>& args) {
               << "), 95% paired bootstrap intervals over users:\n\n"
               << markdown_table(evaluation, [&](int m, std::size_t j) {
                    const Interval& d = intervals[m * ks.size() + j];
-                   return fixed4(d.mean_difference) + " [" + fixed4(d.low) + ", " +
-                          fixed4(d.high) + "]";
+                   return fixed4(d.mean_difference) + " [" + fixed4(d.low) + ", " + fixed4(d.high) +
+                          "]";
                  });
     figures["compare"] = {{"teacher", other.teacher}, {"file", compare_path}};
   }

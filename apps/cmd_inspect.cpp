@@ -149,8 +149,9 @@ int inspect_agent(const std::string& sidecar_path, bool json) {
     const nlohmann::json& learned = sidecar.at("train_knowledge");
     std::cout << sidecar_path << ": trd-agent v" << sidecar.at("version").get<int>() << ", "
               << sidecar.at("agent").get<std::string>() << " student of "
-              << learned.at("teacher").get<std::string>() << " (" << learned.at("file").get<std::string>()
-              << ", embeddings of width " << learned.at("dim").get<int>() << "), dataset "
+              << learned.at("teacher").get<std::string>() << " ("
+              << learned.at("file").get<std::string>() << ", embeddings of width "
+              << learned.at("dim").get<int>() << "), dataset "
               << sidecar.at("dataset").at("fingerprint").get<std::string>() << "\n  best epoch "
               << sidecar.at("best_epoch").get<int>() << " of "
               << sidecar.at("training").at("epochs").get<int>() << ": valid "
@@ -158,8 +159,8 @@ int inspect_agent(const std::string& sidecar_path, bool json) {
               << fixed4(sidecar.at("valid_student").get<double>()) << " against the teacher's "
               << fixed4(sidecar.at("valid_teacher").get<double>())
               << (sidecar.at("beats_teacher").get<bool>() ? "" : " (never beat the teacher)")
-              << "\n  checkpoint " << checkpoint << " ("
-              << std::filesystem::file_size(checkpoint) << " bytes)\n";
+              << "\n  checkpoint " << checkpoint << " (" << std::filesystem::file_size(checkpoint)
+              << " bytes)\n";
   } catch (const nlohmann::json::exception& error) {
     throw InputError(sidecar_path + ": malformed agent sidecar: " + error.what());
   }

@@ -57,10 +57,6 @@ void pass_through(const po::variables_map& v, const po::options_description& opt
   }
 }
 
-void check_ok(int code, const std::string& stage) {
-  if (code != kExitOk) throw InputError("trd run: stopped at " + stage);
-}
-
 }  // namespace
 
 int run_run(const std::vector<std::string>& args) {
@@ -94,10 +90,15 @@ int run_run(const std::vector<std::string>& args) {
        "run folder: dataset.h5, the teacher's knowledge per stage, the agent, the report");
   // clang-format on
   po::options_description all;
-  all.add(run).add(data).add(teacher).add(teacher_settings).add(env_options()).add(
-      agent_options()).add(training_options());
-  const auto values = parse("run", "[--dataset NAME] [--input PATH] [--out DIR] [options]", all,
-                            args);
+  all.add(run)
+      .add(data)
+      .add(teacher)
+      .add(teacher_settings)
+      .add(env_options())
+      .add(agent_options())
+      .add(training_options());
+  const auto values =
+      parse("run", "[--dataset NAME] [--input PATH] [--out DIR] [options]", all, args);
   if (!values) return kExitOk;
   const auto& v = *values;
   const std::string out = v["out"].as<std::string>();
@@ -117,21 +118,25 @@ int run_run(const std::vector<std::string>& args) {
   const std::string dataset_path = out + "/dataset.h5";
   std::vector<std::string> data_args = {"--out", dataset_path};
   pass_through(v, data, data_args);
-  check_ok(run_data(data_args), "trd data");
+  run_data(data_args);
 
   std::string previous;
   for (const char* stage : {"rl", "valid", "test"}) {
     std::vector<std::string> teacher_args = {
-        "--dataset", dataset_path, "--teacher", teacher_name, "--stage", stage,
-        "--out", out + "/" + teacher_name + "-" + stage + ".h5", "--seed", seed,
-        "--list-length", std::to_string(v["list-length"].as<int>()), "--candidates", candidates};
+        "--dataset",     dataset_path,
+        "--teacher",     teacher_name,
+        "--stage",       stage,
+        "--out",         out + "/" + teacher_name + "-" + stage + ".h5",
+        "--seed",        seed,
+        "--list-length", std::to_string(v["list-length"].as<int>()),
+        "--candidates",  candidates};
     if (teacher_stage == "fixed") {
       teacher_args.insert(teacher_args.end(), {"--fit-on", "rl"});
     } else if (!previous.empty()) {
       teacher_args.insert(teacher_args.end(), {"--init", previous});
     }
     pass_through(v, teacher_settings, teacher_args, "teacher-");
-    check_ok(run_teacher(teacher_args), std::string("trd teacher --stage ") + stage);
+    run_teacher(teacher_args);
     previous = out + "/" + teacher_name + "-" + stage + ".h5";
   }
 

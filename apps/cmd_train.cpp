@@ -8,8 +8,8 @@
 #include "agents/training.hpp"
 #include "apps/agent_options.hpp"
 #include "apps/commands.hpp"
+#include "data/atomic_file.hpp"
 #include "data/error.hpp"
-#include "data/loaders.hpp"
 #include "torch_support/thread_scope.hpp"
 
 namespace trd::cli {
@@ -22,24 +22,6 @@ std::string percent_change(double value, double reference) {
 }
 
 }  // namespace
-
-SplitUsers::SplitUsers(const Dataset& dataset, Split split)
-    : held_out({&dataset.splits[split]}, dataset.n_users()), seen([&] {
-        std::vector<const InteractionTable*> before;
-        for (int s = 0; s < split; ++s) before.push_back(&dataset.splits[s]);
-        return UserItems(before, dataset.n_users());
-      }()) {}
-
-nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& path) {
-  return {{"file", path},
-          {"teacher", knowledge.teacher},
-          {"stage", knowledge.stage},
-          {"n_users", knowledge.n_users},
-          {"n_items", knowledge.n_items},
-          {"dim", knowledge.user_embeddings.cols()},
-          {"dataset_fingerprint", knowledge.dataset_fingerprint},
-          {"crc32", file_crc32(path)}};
-}
 
 nlohmann::json train_into(const po::variables_map& v, const std::string& dataset_path,
                           const std::string& train_knowledge_path,
@@ -66,7 +48,8 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
     throw InputError(dataset_path + ": the rl split is empty, so no user has a rewarded item");
   }
   if (dataset.splits[kValid].size() == 0) {
-    throw InputError(dataset_path + ": the valid split is empty, and the best epoch is picked on it");
+    throw InputError(dataset_path +
+                     ": the valid split is empty, and the best epoch is picked on it");
   }
   const EnvData train_data = make_env_data(dataset, train_knowledge, kRl);
   const EnvData valid_data = make_env_data(dataset, valid_knowledge, kValid);
@@ -83,8 +66,8 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   std::ofstream log(log_path);
   log << "epoch,mean_return,loss,exploration,valid_ndcg@" << training.selection_k
       << ",valid_precision@1,seconds,best\n";
-  const TrainResult result = train_agent(
-      *agent, train_data, env, valid, training, checkpoint, [&](const EpochRecord& r) {
+  const TrainResult result =
+      train_agent(*agent, train_data, env, valid, training, checkpoint, [&](const EpochRecord& r) {
         log << r.epoch << "," << r.mean_return << "," << r.loss << "," << r.exploration << ","
             << r.valid_ndcg << "," << r.valid_precision1 << "," << r.seconds << "," << r.best
             << std::endl;
@@ -102,11 +85,10 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   if (result.beats_teacher()) {
     std::cerr << "trd train: best epoch " << result.best_epoch << ": valid NDCG" << at_k << " "
               << result.best_valid_ndcg << " against the teacher's " << result.teacher_valid_ndcg
-              << " (" << percent_change(result.best_valid_ndcg, result.teacher_valid_ndcg)
-              << ")\n";
+              << " (" << percent_change(result.best_valid_ndcg, result.teacher_valid_ndcg) << ")\n";
   } else {
-    std::cerr << "trd train: the student never beat the teacher on valid: best NDCG" << at_k
-              << " " << result.best_valid_ndcg << " (epoch " << result.best_epoch
+    std::cerr << "trd train: the student never beat the teacher on valid: best NDCG" << at_k << " "
+              << result.best_valid_ndcg << " (epoch " << result.best_epoch
               << ") against the teacher's " << result.teacher_valid_ndcg << "\n";
   }
   nlohmann::json sidecar = {

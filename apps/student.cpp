@@ -11,6 +11,7 @@
 #include "agents/training.hpp"
 #include "apps/agent_options.hpp"
 #include "apps/cli.hpp"
+#include "data/atomic_file.hpp"
 #include "data/error.hpp"
 #include "data/metrics.hpp"
 #include "data/ranking.hpp"
@@ -140,7 +141,8 @@ nlohmann::json report_student(const StudentReportInputs& in) {
     candidates =
         make_candidates(users.seen, users.held_out, dataset.n_items(), in.candidates, in.seed);
   }
-  const JudgedSplit judged{&data, &users.held_out, &users.seen, candidates ? &*candidates : nullptr};
+  const JudgedSplit judged{&data, &users.held_out, &users.seen,
+                           candidates ? &*candidates : nullptr};
   std::unique_ptr<Teacher> mostpop = make_teacher("mostpop", default_settings("mostpop"));
   const TrainingSet training = training_set(dataset, in.split);
   mostpop->fit(training, nullptr, {});
@@ -155,17 +157,17 @@ nlohmann::json report_student(const StudentReportInputs& in) {
   const Evaluation& student_eval = evaluations[1];
   std::vector<Interval> intervals;
   for (Eigen::Index c = 0; c < student_eval.per_user.cols(); ++c) {
-    intervals.push_back(paired_bootstrap(student_eval.per_user.col(c),
-                                         teacher_eval.per_user.col(c), 1000, in.seed));
+    intervals.push_back(paired_bootstrap(student_eval.per_user.col(c), teacher_eval.per_user.col(c),
+                                         1000, in.seed));
   }
 
   const std::string agent = student.agent->name();
   std::ostringstream md;
   md << agent << " student vs its teacher " << knowledge.teacher << " vs MostPop, "
      << kSplitNames[in.split] << " split of " << dataset.provenance.name << ", "
-     << (in.candidates > 0 ? std::to_string(in.candidates) + " candidates" : "full ranking")
-     << "\n" << teacher_eval.users.size() << " users evaluated, "
-     << teacher_eval.users_without_history << " of them without history. Mean first-hit position: "
+     << (in.candidates > 0 ? std::to_string(in.candidates) + " candidates" : "full ranking") << "\n"
+     << teacher_eval.users.size() << " users evaluated, " << teacher_eval.users_without_history
+     << " of them without history. Mean first-hit position: "
      << "teacher " << fixed4(teacher_eval.mean_first_hit) << ", student "
      << fixed4(student_eval.mean_first_hit) << ", MostPop " << fixed4(evaluations[2].mean_first_hit)
      << "\n\n| metric | teacher | student | MostPop | student - teacher [95% CI] |\n"

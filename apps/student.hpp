@@ -37,9 +37,9 @@ struct StudentReportInputs {
   std::string dataset_path;
   std::string knowledge_path;  ///< the teacher's knowledge for the evaluated split
   std::string agent_dir;
-  std::string out_dir;         ///< where recommendations.csv/.h5 and eval.csv/.md go
+  std::string out_dir;  ///< where recommendations.csv/.h5 and eval.csv/.md go
   Split split = kTest;
-  int candidates = 0;          ///< 0: full ranking
+  int candidates = 0;  ///< 0: full ranking
   std::vector<int> ks = {1, 5, 10, 20};
   uint64_t seed = 0;
   int threads = 1;
@@ -47,8 +47,8 @@ struct StudentReportInputs {
 
 /// Evaluates teacher, student and MostPop on the split; prints the Markdown
 /// table, writes eval.md, eval.csv, eval_per_user.csv (every evaluated user's
-/// figures), recommendations.csv and recommendations.h5 into out_dir, and returns the figures as JSON (metrics under "teacher",
-/// "student" and "mostpop", keyed like "ndcg@5").
+/// figures), recommendations.csv and recommendations.h5 into out_dir, and returns the figures as
+/// JSON (metrics under "teacher", "student" and "mostpop", keyed like "ndcg@5").
 nlohmann::json report_student(const StudentReportInputs& inputs);
 
 }  // namespace trd::cli

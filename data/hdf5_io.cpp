@@ -1,9 +1,9 @@
 #include "data/hdf5_io.hpp"
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
+#include <stdexcept>
+
+#include "data/atomic_file.hpp"
 
 namespace trd::hdf5 {
 namespace {
@@ -38,25 +38,15 @@ const bool kQuietHdf5 = [] {
 
 void write_atomically(const std::string& path, const std::function<void(H5::H5File&)>& fill) {
   (void)kQuietHdf5;
-  const std::filesystem::path final_path(path);
-  if (final_path.has_parent_path() && !std::filesystem::is_directory(final_path.parent_path())) {
-    throw InputError(path + ": folder " + final_path.parent_path().string() + " does not exist");
-  }
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  try {
-    {
+  replace_atomically(path, [&](const std::string& temporary) {
+    try {
       H5::H5File file(temporary, H5F_ACC_TRUNC);
       fill(file);
       file.flush(H5F_SCOPE_GLOBAL);
+    } catch (const H5::Exception& error) {
+      throw std::runtime_error(path + ": cannot write HDF5 file: " + error.getDetailMsg());
     }
-    std::filesystem::rename(temporary, final_path);
-  } catch (const H5::Exception& error) {
-    std::remove(temporary.c_str());
-    throw std::runtime_error(path + ": cannot write HDF5 file: " + error.getDetailMsg());
-  } catch (...) {
-    std::remove(temporary.c_str());
-    throw;
-  }
+  });
 }
 
 H5::H5File open_for_reading(const std::string& path) {

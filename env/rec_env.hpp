@@ -222,6 +222,8 @@ class VecRecEnv {
   Spaces spaces() const;
   FeatureView features() const { return FeatureView(*data_); }
   int batch() const { return settings_.batch; }
+  /// The users episodes are drawn from (the defaults filled in).
+  const std::vector<int32_t>& users() const { return settings_.users; }
 
   /// Starts every sub-env (sequential order restarts from the first user).
   const ObservationBatch& reset(uint64_t seed);

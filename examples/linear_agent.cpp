@@ -27,8 +27,8 @@ LinearAgent::LinearAgent(const Spaces& spaces, double lr, double epsilon, uint64
       engine_(seed) {
   torch::manual_seed(seed);
   scorer_ = torch::nn::Linear(2 + spaces.n_actions, 1);
-  optimizer_ = std::make_unique<torch::optim::SGD>(scorer_->parameters(),
-                                                   torch::optim::SGDOptions(lr));
+  optimizer_ =
+      std::make_unique<torch::optim::SGD>(scorer_->parameters(), torch::optim::SGDOptions(lr));
 }
 
 torch::Tensor LinearAgent::scores(const ObservationBatch& observations) {

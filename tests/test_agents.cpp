@@ -105,8 +105,7 @@ std::string temporary_path(const std::string& name) {
 }
 
 // Trains on the planted env, judging on it too, through a scratch checkpoint.
-TrainResult train_planted(Agent& agent, const PlantedEnv& env, int epochs,
-                          uint64_t seed = 0) {
+TrainResult train_planted(Agent& agent, const PlantedEnv& env, int epochs, uint64_t seed = 0) {
   const std::string checkpoint = temporary_path(agent.name() + "-" + std::to_string(seed));
   TrainSettings settings = toy_training(epochs);
   settings.seed = seed;
@@ -161,20 +160,20 @@ TEST_CASE("the replay buffer keeps the newest transitions and the final observat
   std::vector<int32_t> actions(4, kPlantedSlot);
   ObservationBatch before = vec_env.reset(3);
   const StepBatch& step = vec_env.step(actions.data());
-  replay.add({&before, actions.data(), &step, &vec_env.observations(),
-              &vec_env.final_observations()});
+  replay.add(
+      {&before, actions.data(), &step, &vec_env.observations(), &vec_env.final_observations()});
   REQUIRE(replay.size() == 4);
   ReplaySample sample;
   replay.sample(16, sample);
   for (int i = 0; i < 16; ++i) {
-    CHECK(sample.rewards[i] == 1.0f);  // the planted slot always hits
-    CHECK(sample.terminated[i] == 1);  // one-step episodes
+    CHECK(sample.rewards[i] == 1.0f);           // the planted slot always hits
+    CHECK(sample.terminated[i] == 1);           // one-step episodes
     CHECK(sample.next_observations.t[i] == 2);  // the ended episode's, not the next one's
   }
   before = vec_env.observations();
   const StepBatch& again = vec_env.step(actions.data());
-  replay.add({&before, actions.data(), &again, &vec_env.observations(),
-              &vec_env.final_observations()});
+  replay.add(
+      {&before, actions.data(), &again, &vec_env.observations(), &vec_env.final_observations()});
   CHECK(replay.size() == 6);
 }
 

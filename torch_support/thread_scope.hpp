@@ -21,8 +21,10 @@ class ThreadScope {
  public:
   explicit ThreadScope(int torch_threads)
       : saved_torch_(torch::get_num_threads()),
-        blas_set_(reinterpret_cast<BlasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))),
-        blas_get_(reinterpret_cast<BlasGetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) {
+        blas_set_(
+            reinterpret_cast<BlasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))),
+        blas_get_(
+            reinterpret_cast<BlasGetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) {
     torch::set_num_threads(torch_threads);
     if (blas_set_ != nullptr && blas_get_ != nullptr) {
       saved_blas_ = blas_get_();
