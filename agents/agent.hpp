@@ -42,6 +42,14 @@ class Agent {
   /// `explore` adds the agent's exploration (epsilon, noise), else greedy.
   virtual void act(const ObservationBatch& observations, bool explore,
                    std::vector<int32_t>& actions) = 0;
+  /// The score greedy act() ranks each slot by, written to `scores` as
+  /// [B, n_actions] row-major, so shown lists can carry it; returns false
+  /// (the default) for an agent that has no such score.
+  virtual bool score_slots(const ObservationBatch& observations, std::vector<float>& scores) {
+    (void)observations;
+    (void)scores;
+    return false;
+  }
   /// Records one env step's transitions (active rows only) for later updates.
   virtual void observe(const Transitions& transitions) = 0;
   /// One learning step from what was observed; empty when there is nothing

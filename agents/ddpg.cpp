@@ -137,6 +137,11 @@ torch::Tensor DdpgAgent::slot_scores(const ObservationBatch& observations) {
   return scores_for(*online_, tensors, vectors);
 }
 
+bool DdpgAgent::score_slots(const ObservationBatch& observations, std::vector<float>& scores) {
+  copy_values(slot_scores(observations), scores);
+  return true;
+}
+
 void DdpgAgent::act(const ObservationBatch& observations, bool explore,
                     std::vector<int32_t>& actions) {
   const torch::NoGradGuard no_grad;

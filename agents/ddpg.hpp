@@ -71,6 +71,8 @@ class DdpgAgent : public Agent {
   std::string name() const override { return "ddpg"; }
   void act(const ObservationBatch& observations, bool explore,
            std::vector<int32_t>& actions) override;
+  /// The greedy actor's slot scores (slot_scores()).
+  bool score_slots(const ObservationBatch& observations, std::vector<float>& scores) override;
   void observe(const Transitions& transitions) override;
   std::vector<NamedValue> update() override;
   nlohmann::json settings() const override { return settings_; }

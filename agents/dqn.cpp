@@ -122,6 +122,11 @@ void DqnAgent::act(const ObservationBatch& observations, bool explore,
   }
 }
 
+bool DqnAgent::score_slots(const ObservationBatch& observations, std::vector<float>& scores) {
+  copy_values(q_values(observations), scores);
+  return true;
+}
+
 void DqnAgent::observe(const Transitions& transitions) { replay_.add(transitions); }
 
 std::vector<NamedValue> DqnAgent::update() {

@@ -77,6 +77,8 @@ class DqnAgent : public Agent {
   std::string name() const override { return "dqn"; }
   void act(const ObservationBatch& observations, bool explore,
            std::vector<int32_t>& actions) override;
+  /// Q-values of the slots.
+  bool score_slots(const ObservationBatch& observations, std::vector<float>& scores) override;
   void observe(const Transitions& transitions) override;
   std::vector<NamedValue> update() override;
   nlohmann::json settings() const override;

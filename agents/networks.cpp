@@ -76,6 +76,11 @@ torch::Tensor standardize_rows(const torch::Tensor& values, const torch::Tensor&
   return centred / spread;
 }
 
+void copy_values(const torch::Tensor& values, std::vector<float>& out) {
+  const torch::Tensor flat = values.to(torch::kFloat32).contiguous().view(-1);
+  out.assign(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+}
+
 torch::Tensor masked(const torch::Tensor& values, const torch::Tensor& mask) {
   return values.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
 }

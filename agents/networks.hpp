@@ -47,6 +47,9 @@ torch::Tensor standardize_rows(const torch::Tensor& values, const torch::Tensor&
 /// `sample` alive and unchanged while they are in use.
 ReplayTensors to_tensors(ReplaySample& sample, int episode_length);
 
+/// `values` (any shape, float) flattened into `out`, for Agent::score_slots.
+void copy_values(const torch::Tensor& values, std::vector<float>& out);
+
 /// Masks invalid slots with -inf so argmax and max ignore them.
 torch::Tensor masked(const torch::Tensor& values, const torch::Tensor& mask);
 

@@ -26,42 +26,15 @@ Evaluation judge(const RowMatrixXi& lists, const JudgedSplit& split, const std::
   return evaluate(lists, *split.held_out, *split.seen, split.candidates, ks);
 }
 
-RowMatrixXi refine_lists(Agent& agent, const EnvData& data, const EnvSettings& env_settings,
-                         int batch_users) {
-  VecSettings vec;
-  vec.order = UserOrder::kSequential;
-  vec.batch = batch_users;
-  for (int32_t u = 0; u < data.n_users; ++u) {
-    if (data.lists.cols() > 0 && data.lists(u, 0) >= 0) vec.users.push_back(u);
-  }
-  RowMatrixXi lists = RowMatrixXi::Constant(data.n_users, data.lists.cols(), -1);
-  if (vec.users.empty()) return lists;
-  vec.batch = std::min<int>(batch_users, static_cast<int>(vec.users.size()));
-  VecRecEnv env(data, env_settings, vec);
-  std::vector<std::vector<int32_t>> picks(data.n_users);
-  std::vector<int32_t> actions;
-  env.reset(0);
-  while (!env.all_done()) {
-    const ObservationBatch& observations = env.observations();
-    std::vector<int32_t> users(observations.user);
-    std::vector<int8_t> active(observations.active);
-    agent.act(observations, /*explore=*/false, actions);
-    const StepBatch& step = env.step(actions.data());
-    for (int row = 0; row < env.batch(); ++row) {
-      if (active[row] != 0) picks[users[row]].push_back(step.item[row]);
-    }
-  }
-  for (int32_t u : vec.users) {
-    const std::vector<int32_t>& chosen = picks[u];
-    Eigen::Index column = 0;
-    for (int32_t item : chosen) lists(u, column++) = item;
-    for (Eigen::Index j = 0; j < data.lists.cols() && column < lists.cols(); ++j) {
-      const int32_t item = data.lists(u, j);
-      if (item < 0) break;
-      if (std::find(chosen.begin(), chosen.end(), item) == chosen.end()) lists(u, column++) = item;
-    }
-  }
-  return lists;
+RerankedLists refine_lists(Agent& agent, const EnvData& data, EnvSettings env_settings,
+                           Feedback feedback, int batch_users) {
+  env_settings.feedback = feedback;
+  return rerank_lists(data, env_settings, batch_users,
+                      [&agent](const ObservationBatch& observations, std::vector<int32_t>& actions,
+                               std::vector<float>& scores) {
+                        agent.act(observations, /*explore=*/false, actions);
+                        if (!agent.score_slots(observations, scores)) scores.clear();
+                      });
 }
 
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
@@ -120,7 +93,8 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
       }
     }
     const Evaluation evaluation =
-        judge(refine_lists(agent, *valid.data, env_settings, 256), valid, ks);
+        judge(refine_lists(agent, *valid.data, env_settings, settings.eval_feedback, 256).items,
+              valid, ks);
     EpochRecord record;
     record.epoch = epoch;
     record.mean_return = episodes > 0 ? return_sum / static_cast<double>(episodes) : 0.0;

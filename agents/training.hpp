@@ -10,6 +10,7 @@
 #include "agents/agent.hpp"
 #include "data/metrics.hpp"
 #include "data/user_items.hpp"
+#include "env/policies.hpp"
 #include "env/rec_env.hpp"
 
 namespace trd {
@@ -28,6 +29,9 @@ struct TrainSettings {
   int batch_users = 64;      ///< B: users in lockstep
   int updates_per_step = 2;  ///< learner updates per env step of B users
   int selection_k = 5;       ///< the best epoch has the highest valid NDCG at this cutoff
+  /// How the valid lists are built; kHits lets them see valid labels (the
+  /// original TRD code's protocol), so only choose it to reproduce that.
+  Feedback eval_feedback = Feedback::kNone;
   uint64_t seed = 0;
 };
 
@@ -59,11 +63,11 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch);
 
-/// Every user's teacher list re-ranked by the greedy agent: its K picks first,
-/// then the rest of the teacher list in order. Users without a list keep a
-/// row of -1. [n_users, L].
-RowMatrixXi refine_lists(Agent& agent, const EnvData& data, const EnvSettings& env_settings,
-                         int batch_users);
+/// Every user's teacher list re-ranked by the greedy agent (rerank_lists()
+/// with the agent as policy and its score_slots() as scores), built with
+/// `feedback`: kNone for any list that is scored or shown.
+RerankedLists refine_lists(Agent& agent, const EnvData& data, EnvSettings env_settings,
+                           Feedback feedback, int batch_users);
 
 /// `lists` scored on `split` at cutoffs `ks`.
 Evaluation judge(const RowMatrixXi& lists, const JudgedSplit& split, const std::vector<int>& ks);

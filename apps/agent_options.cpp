@@ -33,7 +33,10 @@ po::options_description env_options() {
        "H: last hit items in the observation")
       ("episode-length", po::value<int>()->default_value(defaults.episode_length),
        "K: top positions an episode fills")
-      ("reward", po::value<std::string>()->default_value("dcg"), "dcg, binary or graded");
+      ("reward", po::value<std::string>()->default_value("dcg"), "dcg, binary or graded")
+      ("feedback", po::value<std::string>()->default_value(feedback_name(defaults.feedback)),
+       "while training: hits (a hit joins the history) or none (the history stays the last H "
+       "positives before the split); lists that are scored or shown are always built with none");
   // clang-format on
   return options;
 }
@@ -107,7 +110,11 @@ po::options_description training_options() {
       ("updates-per-step", po::value<int>()->default_value(defaults.updates_per_step),
        "learner updates per env step of all those users")
       ("threads", po::value<int>()->default_value(1),
-       "LibTorch threads (1 gives the same numbers for a seed everywhere)");
+       "LibTorch threads (1 gives the same numbers for a seed everywhere)")
+      ("eval-feedback", po::value<std::string>()->default_value("none"),
+       "how the lists that pick the best epoch (and, in trd run, the test report's) are built: "
+       "none is label-free; hits lets each pick after a hit see it (the original TRD code's "
+       "protocol; reports then say the lists used held-out labels)");
   // clang-format on
   return options;
 }
@@ -118,6 +125,7 @@ EnvSettings env_settings(const po::variables_map& v) {
   settings.history_length = v["history"].as<int>();
   settings.episode_length = v["episode-length"].as<int>();
   settings.reward = parse_reward_kind(v["reward"].as<std::string>());
+  settings.feedback = parse_feedback(v["feedback"].as<std::string>(), "--feedback");
   return settings;
 }
 
@@ -182,16 +190,10 @@ TrainSettings train_settings(const po::variables_map& v) {
   settings.epochs = v["epochs"].as<int>();
   settings.batch_users = v["batch-users"].as<int>();
   settings.updates_per_step = v["updates-per-step"].as<int>();
+  settings.eval_feedback = parse_feedback(v["eval-feedback"].as<std::string>(), "--eval-feedback");
   settings.seed = v["seed"].as<uint64_t>();
   return settings;
 }
-
-SplitUsers::SplitUsers(const Dataset& dataset, Split split)
-    : held_out({&dataset.splits[split]}, dataset.n_users()), seen([&] {
-        std::vector<const InteractionTable*> before;
-        for (int s = 0; s < split; ++s) before.push_back(&dataset.splits[s]);
-        return UserItems(before, dataset.n_users());
-      }()) {}
 
 nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& path) {
   return {{"file", path},
@@ -202,6 +204,50 @@ nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& 
           {"dim", knowledge.user_embeddings.cols()},
           {"dataset_fingerprint", knowledge.dataset_fingerprint},
           {"crc32", file_crc32(path)}};
+}
+
+void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, Split expected,
+                 const std::string& role) {
+  if (knowledge.stage != kSplitNames[expected]) {
+    throw InputError(knowledge_path + ": attribute stage = '" + knowledge.stage +
+                     "', expected '" + kSplitNames[expected] + "' (" + role + " takes the " +
+                     kSplitNames[expected] + "-stage lists)");
+  }
+}
+
+void check_candidates(const Knowledge& knowledge, const std::string& knowledge_path,
+                      int n_candidates, uint64_t candidate_seed) {
+  const KnowledgeProtocol& protocol = knowledge.protocol;
+  if (protocol.candidates == 0) return;
+  const std::string ranked = "its lists were ranked within " +
+                             std::to_string(protocol.candidates) +
+                             " candidates drawn with seed " +
+                             std::to_string(protocol.candidate_seed);
+  if (n_candidates == 0) {
+    throw InputError(knowledge_path + ": attribute candidates = " +
+                     std::to_string(protocol.candidates) + ", expected 0 for a full ranking (" +
+                     ranked + "; score it with --candidates " +
+                     std::to_string(protocol.candidates) + " --candidate-seed " +
+                     std::to_string(protocol.candidate_seed) + ")");
+  }
+  if (n_candidates != protocol.candidates ||
+      candidate_seed != static_cast<uint64_t>(protocol.candidate_seed)) {
+    throw InputError(knowledge_path + ": attributes candidates = " +
+                     std::to_string(protocol.candidates) + ", candidate_seed = " +
+                     std::to_string(protocol.candidate_seed) + ", expected " +
+                     std::to_string(n_candidates) + " and " + std::to_string(candidate_seed) +
+                     " (" + ranked + ", not within the sets asked for here)");
+  }
+}
+
+std::string protocol_text(const Knowledge& knowledge, const std::string& knowledge_path,
+                          int n_candidates) {
+  std::string text =
+      n_candidates > 0 ? std::to_string(n_candidates) + " candidates" : "full ranking";
+  if (!knowledge.protocol.recorded) {
+    text += " (" + knowledge_path + " records no protocol attributes: taken as a full ranking)";
+  }
+  return text;
 }
 
 void check_knowledge_matches(const Knowledge& knowledge, const std::string& knowledge_path,

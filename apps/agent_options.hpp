@@ -27,12 +27,21 @@ TrainSettings train_settings(const po::variables_map& values);
 void check_knowledge_matches(const Knowledge& knowledge, const std::string& knowledge_path,
                              const Dataset& dataset, const std::string& dataset_path);
 
-/// The held-out items of a split and what each user met before it.
-struct SplitUsers {
-  SplitUsers(const Dataset& dataset, Split split);
-  UserItems held_out;
-  UserItems seen;
-};
+/// InputError unless `knowledge` holds lists for `expected` (its stage
+/// attribute); `role` says what the file is used as ("trd train --knowledge").
+void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, Split expected,
+                 const std::string& role);
+
+/// InputError unless the scoring uses the candidate sets the file's lists
+/// were ranked within: a file ranked within N candidates drawn with seed S
+/// must be scored with --candidates N and candidate seed S (never as a full
+/// ranking). A file without protocol attributes is taken as a full ranking.
+void check_candidates(const Knowledge& knowledge, const std::string& knowledge_path,
+                      int n_candidates, uint64_t candidate_seed);
+
+/// What a report says of how a knowledge file was ranked.
+std::string protocol_text(const Knowledge& knowledge, const std::string& knowledge_path,
+                          int n_candidates);
 
 /// The identity of a knowledge file, as a checkpoint sidecar records it.
 nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& path);

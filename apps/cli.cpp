@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "data/error.hpp"
-#include "data/metrics.hpp"
 
 namespace trd::cli {
 
@@ -97,16 +96,6 @@ void show_progress(const std::string& text, bool last) {
   } else {
     std::cerr << text << "\n";
   }
-}
-
-std::string fixed4(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4f", value);
-  return text;
-}
-
-std::string metric_key(int m, int k) {
-  return std::string(kMetricNames[m]) + "@" + std::to_string(k);
 }
 
 double now_seconds() {

@@ -52,12 +52,6 @@ std::optional<std::string> find_in_data_dirs(const std::string& relative,
 /// terminal, one plain line per update when stderr is a file or a pipe.
 void show_progress(const std::string& text, bool last);
 
-/// `value` with four decimals, as the reports print figures.
-std::string fixed4(double value);
-
-/// "ndcg@5": how reports and --json name metric `m` at cutoff `k`.
-std::string metric_key(int m, int k);
-
 /// Seconds since an arbitrary epoch, for timings.
 double now_seconds();
 

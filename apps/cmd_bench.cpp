@@ -153,7 +153,7 @@ int bench_teacher(const po::variables_map& values) {
 
     BprMf bprmf{TeacherSettings{}};
     bprmf.fit(base, nullptr, {});
-    const UserItems held_out({&dataset.splits[kRl]}, dataset.n_users());
+    const UserItems held_out = SplitUsers(dataset, kRl).held_out;
     Knowledge knowledge;
     const double rank = median_seconds(repeat, [&] {
       knowledge = distill(bprmf, "bprmf", dataset, kRl, base, /*list_length=*/100, nullptr);

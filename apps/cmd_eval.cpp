@@ -17,6 +17,7 @@
 #include "data/knowledge.hpp"
 #include "data/metrics.hpp"
 #include "data/ranking.hpp"
+#include "data/report.hpp"
 
 namespace trd::cli {
 namespace {
@@ -49,7 +50,10 @@ int run_eval(const std::vector<std::string>& args) {
        "held-out split: rl, valid or test")
       ("candidates", po::value<int>()->default_value(0),
        "rank within the held-out items plus uniform negatives up to N (0: full ranking)")
-      ("seed", po::value<uint64_t>()->default_value(0), "seed of the candidates and the bootstrap")
+      ("seed", po::value<uint64_t>()->default_value(0), "seed of the bootstrap")
+      ("candidate-seed", po::value<uint64_t>(),
+       "seed of the candidate sets (default: --seed); a knowledge file ranked within candidates "
+       "must be scored with its own N and seed")
       ("k", po::value<std::string>()->default_value("1,5,10,20"), "cutoffs")
       ("compare", po::value<std::string>()->default_value(""),
        "a second knowledge file: report this minus that with 95% paired bootstrap intervals")
@@ -60,6 +64,13 @@ int run_eval(const std::vector<std::string>& args) {
        "write eval.md, eval.csv and the student's lists (recommendations.csv, .h5)")
       ("out", po::value<std::string>()->default_value(""),
        "with --agent: folder for those files (default: the agent's folder)")
+      ("eval-feedback", po::value<std::string>()->default_value("none"),
+       "with --agent: none builds the student's lists label-free; hits lets each pick after a hit "
+       "see it (the original TRD code's protocol: every report then says the lists used "
+       "held-out labels)")
+      ("reference-knowledge", po::value<std::string>()->default_value(""),
+       "with --agent: the rl-stage knowledge whose embeddings (or neighbours) history_rerank "
+       "uses (default: the one the student trained on, from its agent.json)")
       ("threads", po::value<int>()->default_value(1), "with --agent: LibTorch threads");
   // clang-format on
   const auto values =
@@ -74,6 +85,8 @@ int run_eval(const std::vector<std::string>& args) {
   const std::vector<int> ks = parse_ks(v["k"].as<std::string>());
   const int n_candidates = v["candidates"].as<int>();
   const uint64_t seed = v["seed"].as<uint64_t>();
+  const uint64_t candidate_seed =
+      v.count("candidate-seed") ? v["candidate-seed"].as<uint64_t>() : seed;
   if (n_candidates < 0) throw InputError("--candidates must be 0 (full ranking) or positive");
   if (!v["agent"].as<std::string>().empty()) {
     if (!compare_path.empty()) throw InputError("--compare and --agent cannot be combined");
@@ -85,6 +98,9 @@ int run_eval(const std::vector<std::string>& args) {
         v["out"].as<std::string>().empty() ? inputs.agent_dir : v["out"].as<std::string>();
     inputs.split = split;
     inputs.candidates = n_candidates;
+    inputs.candidate_seed = candidate_seed;
+    inputs.reference_knowledge_path = v["reference-knowledge"].as<std::string>();
+    inputs.eval_feedback = parse_feedback(v["eval-feedback"].as<std::string>(), "--eval-feedback");
     inputs.ks = ks;
     inputs.seed = seed;
     inputs.threads = v["threads"].as<int>();
@@ -100,6 +116,7 @@ int run_eval(const std::vector<std::string>& args) {
   const Dataset dataset = read_dataset(dataset_path);
   const Knowledge knowledge = read_knowledge(knowledge_path);
   check_knowledge_matches(knowledge, knowledge_path, dataset, dataset_path);
+  check_candidates(knowledge, knowledge_path, n_candidates, candidate_seed);
   if (knowledge.stage != kSplitNames[split]) {
     std::cerr << "trd eval: note: " << knowledge_path << " holds lists for stage "
               << knowledge.stage << ", evaluated here on " << kSplitNames[split] << "\n";
@@ -109,7 +126,7 @@ int run_eval(const std::vector<std::string>& args) {
   const UserItems& held_out = split_users.held_out;
   std::optional<UserItems> candidates;
   if (n_candidates > 0) {
-    candidates = make_candidates(seen, held_out, dataset.n_items(), n_candidates, seed);
+    candidates = make_candidates(seen, held_out, dataset.n_items(), n_candidates, candidate_seed);
   }
   const UserItems* restrict_to = candidates ? &*candidates : nullptr;
   auto evaluate_lists = [&](const Knowledge& k, const std::string& path) {
@@ -121,8 +138,7 @@ int run_eval(const std::vector<std::string>& args) {
   };
   const Evaluation evaluation = evaluate_lists(knowledge, knowledge_path);
 
-  const std::string protocol =
-      n_candidates > 0 ? std::to_string(n_candidates) + " candidates" : "full ranking";
+  const std::string protocol = protocol_text(knowledge, knowledge_path, n_candidates);
   std::cout << knowledge.teacher << " (" << knowledge_path << ") on the " << kSplitNames[split]
             << " split of " << dataset.provenance.name << ", " << protocol << "\n"
             << evaluation.users.size() << " users evaluated, " << evaluation.users_without_history
@@ -148,6 +164,7 @@ int run_eval(const std::vector<std::string>& args) {
   if (!compare_path.empty()) {
     const Knowledge other = read_knowledge(compare_path);
     check_knowledge_matches(other, compare_path, dataset, dataset_path);
+    check_candidates(other, compare_path, n_candidates, candidate_seed);
     const Evaluation baseline = evaluate_lists(other, compare_path);
     for (Eigen::Index c = 0; c < evaluation.per_user.cols(); ++c) {
       intervals.push_back(paired_bootstrap(evaluation.per_user.col(c), baseline.per_user.col(c),

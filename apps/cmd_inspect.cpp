@@ -9,6 +9,7 @@
 #include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/knowledge.hpp"
+#include "data/report.hpp"
 
 namespace trd::cli {
 namespace {

@@ -150,6 +150,8 @@ int run_run(const std::vector<std::string>& args) {
   report.agent_dir = agent_dir;
   report.out_dir = out;
   report.candidates = v["candidates"].as<int>();
+  report.candidate_seed = v["seed"].as<uint64_t>();
+  report.eval_feedback = train_settings(v).eval_feedback;
   report.ks = parse_ks(v["k"].as<std::string>());
   report.seed = v["seed"].as<uint64_t>();
   report.threads = v["threads"].as<int>();

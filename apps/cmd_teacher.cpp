@@ -8,6 +8,7 @@
 #include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/knowledge.hpp"
+#include "data/loaders.hpp"
 #include "data/ranking.hpp"
 #include "teachers/registry.hpp"
 
@@ -35,6 +36,13 @@ void check_warm_start(const Knowledge& init, const std::string& init_path, const
     throw InputError(init_path + ": is for stage " + init.stage + "; a warm start for stage " +
                      kSplitNames[stage] + " must come from an earlier stage");
   }
+}
+
+// "base+rl": the splits a teacher for `stage` fits on.
+std::string splits_before(Split stage) {
+  std::string names;
+  for (int s = 0; s < stage; ++s) names += (s > 0 ? "+" : "") + std::string(kSplitNames[s]);
+  return names;
 }
 
 }  // namespace
@@ -129,12 +137,16 @@ int run_teacher(const std::vector<std::string>& args) {
   const double fitted = now_seconds();
   std::optional<UserItems> candidates;
   if (n_candidates > 0) {
-    const UserItems held_out({&dataset.splits[stage]}, dataset.n_users());
-    candidates =
-        make_candidates(data.seen, held_out, dataset.n_items(), n_candidates, settings.seed);
+    candidates = make_candidates(data.seen, SplitUsers(dataset, stage).held_out,
+                                 dataset.n_items(), n_candidates, settings.seed);
   }
-  const Knowledge knowledge = distill(*teacher, name, dataset, stage, data, list_length,
-                                      candidates ? &*candidates : nullptr);
+  Knowledge knowledge = distill(*teacher, name, dataset, stage, data, list_length,
+                                candidates ? &*candidates : nullptr);
+  knowledge.protocol.recorded = true;
+  knowledge.protocol.candidates = n_candidates;
+  knowledge.protocol.candidate_seed = static_cast<int64_t>(settings.seed);
+  knowledge.protocol.fit_on = splits_before(fit_stage);
+  knowledge.protocol.warm_start_crc32 = init_path.empty() ? "" : file_crc32(init_path);
   const double ranked = now_seconds();
   write_knowledge(knowledge, out);
 

@@ -4,12 +4,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "agents/training.hpp"
 #include "apps/agent_options.hpp"
 #include "apps/commands.hpp"
 #include "data/atomic_file.hpp"
 #include "data/error.hpp"
+#include "data/ranking.hpp"
 #include "torch_support/thread_scope.hpp"
 
 namespace trd::cli {
@@ -38,6 +40,8 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   const Knowledge valid_knowledge = read_knowledge(valid_knowledge_path);
   check_knowledge_matches(train_knowledge, train_knowledge_path, dataset, dataset_path);
   check_knowledge_matches(valid_knowledge, valid_knowledge_path, dataset, dataset_path);
+  check_stage(train_knowledge, train_knowledge_path, kRl, "trd train --knowledge");
+  check_stage(valid_knowledge, valid_knowledge_path, kValid, "trd train --valid-knowledge");
   if (train_knowledge.teacher != valid_knowledge.teacher ||
       train_knowledge.user_embeddings.cols() != valid_knowledge.user_embeddings.cols()) {
     throw InputError(valid_knowledge_path + ": holds " + valid_knowledge.teacher +
@@ -54,7 +58,17 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   const EnvData train_data = make_env_data(dataset, train_knowledge, kRl);
   const EnvData valid_data = make_env_data(dataset, valid_knowledge, kValid);
   const SplitUsers valid_users(dataset, kValid);
-  const JudgedSplit valid{&valid_data, &valid_users.held_out, &valid_users.seen, nullptr};
+  // The valid lists are judged within the candidate sets they were ranked in.
+  const KnowledgeProtocol& valid_protocol = valid_knowledge.protocol;
+  std::optional<UserItems> valid_candidates;
+  if (valid_protocol.candidates > 0) {
+    valid_candidates = make_candidates(
+        valid_users.seen, valid_users.held_out, dataset.n_items(),
+        static_cast<int>(valid_protocol.candidates),
+        static_cast<uint64_t>(valid_protocol.candidate_seed));
+  }
+  const JudgedSplit valid{&valid_data, &valid_users.held_out, &valid_users.seen,
+                          valid_candidates ? &*valid_candidates : nullptr};
 
   const ThreadScope scope(threads);
   std::unique_ptr<Agent> agent =
@@ -100,11 +114,13 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
        {{"n_actions", env.n_actions},
         {"history_length", env.history_length},
         {"episode_length", env.episode_length},
-        {"reward", v["reward"].as<std::string>()}}},
+        {"reward", v["reward"].as<std::string>()},
+        {"feedback", feedback_name(env.feedback)}}},
       {"training",
        {{"epochs", training.epochs},
         {"batch_users", training.batch_users},
         {"updates_per_step", training.updates_per_step},
+        {"eval_feedback", feedback_name(training.eval_feedback)},
         {"threads", threads},
         {"seed", training.seed}}},
       {"dataset", {{"file", dataset_path}, {"fingerprint", dataset_fingerprint(dataset)}}},

@@ -16,6 +16,8 @@ const std::vector<trd::cli::Command>& commands() {
       {"teacher", "fit a teacher for a stage and write its knowledge.h5", trd::cli::run_teacher},
       {"train", "train a student (DQN, DDPG, ...) on a teacher's knowledge", trd::cli::run_train},
       {"eval", "evaluate a knowledge file's lists on a split", trd::cli::run_eval},
+      {"recommend", "a trained student's lists for users (no held-out data)",
+       trd::cli::run_recommend},
       {"inspect", "validate and summarise any trd HDF5 file", trd::cli::run_inspect},
       {"bench", "measure speed: trd bench data | teacher | env | agent", trd::cli::run_bench},
   };
@@ -27,7 +29,7 @@ void print_usage(std::ostream& out) {
          "Usage: trd COMMAND [options]   (trd COMMAND --help for its options)\n\n"
          "Commands:\n";
   for (const auto& command : commands()) {
-    out << "  " << command.name << std::string(10 - std::string(command.name).size(), ' ')
+    out << "  " << command.name << std::string(11 - std::string(command.name).size(), ' ')
         << command.summary << "\n";
   }
   out << "\nExit codes: 0 success, 2 bad input, 1 internal error.\n";

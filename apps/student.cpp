@@ -1,6 +1,7 @@
 #include "apps/student.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,16 +14,20 @@
 #include "apps/cli.hpp"
 #include "data/atomic_file.hpp"
 #include "data/error.hpp"
+#include "data/loaders.hpp"
 #include "data/metrics.hpp"
 #include "data/ranking.hpp"
+#include "data/report.hpp"
 #include "teachers/registry.hpp"
 #include "torch_support/thread_scope.hpp"
 
 namespace trd::cli {
 namespace {
 
-// The student's lists as knowledge, so every knowledge reader (trd eval,
-// trd inspect, h5py) takes them. Scores fall with the position: L - j.
+constexpr int kListBatch = 256;  // users per VecRecEnv batch when building lists
+
+}  // namespace
+
 Knowledge student_knowledge(const Knowledge& teacher, const std::string& agent,
                             const RowMatrixXi& lists) {
   Knowledge knowledge;
@@ -32,6 +37,7 @@ Knowledge student_knowledge(const Knowledge& teacher, const std::string& agent,
   knowledge.stage = teacher.stage;
   knowledge.n_users = teacher.n_users;
   knowledge.n_items = teacher.n_items;
+  knowledge.protocol = teacher.protocol;
   knowledge.ranking_items = lists;
   knowledge.ranking_scores.resize(lists.rows(), lists.cols());
   for (Eigen::Index u = 0; u < lists.rows(); ++u) {
@@ -43,21 +49,27 @@ Knowledge student_knowledge(const Knowledge& teacher, const std::string& agent,
   return knowledge;
 }
 
-void write_recommendations_csv(const std::string& path, const Dataset& dataset,
-                               const RowMatrixXi& lists, int depth) {
+std::string recommendations_csv(const Dataset& dataset, const RerankedLists& lists, int top,
+                                const std::vector<int32_t>& users) {
   std::ostringstream csv;
-  csv << "user,rank,item\n";
-  for (Eigen::Index u = 0; u < lists.rows(); ++u) {
-    for (Eigen::Index j = 0; j < std::min<Eigen::Index>(depth, lists.cols()); ++j) {
-      if (lists(u, j) < 0) break;
+  csv.precision(9);
+  csv << "user,rank,item,score\n";
+  auto write_user = [&](int32_t u) {
+    for (Eigen::Index j = 0; j < std::min<Eigen::Index>(top, lists.items.cols()); ++j) {
+      if (lists.items(u, j) < 0) break;
       csv << dataset.users.to_string(u) << "," << j + 1 << ","
-          << dataset.items.to_string(lists(u, j)) << "\n";
+          << dataset.items.to_string(lists.items(u, j)) << ",";
+      if (!std::isnan(lists.scores(u, j))) csv << lists.scores(u, j);
+      csv << "\n";
     }
+  };
+  if (users.empty()) {
+    for (int32_t u = 0; u < dataset.n_users(); ++u) write_user(u);
+  } else {
+    for (int32_t u : users) write_user(u);
   }
-  write_text_atomically(path, csv.str());
+  return csv.str();
 }
-
-}  // namespace
 
 nlohmann::json read_agent_sidecar(const std::string& path) {
   std::ifstream in(path);
@@ -107,6 +119,9 @@ LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
     student.env.history_length = env.at("history_length");
     student.env.episode_length = env.at("episode_length");
     student.env.reward = parse_reward_kind(env.at("reward"));
+    // Sidecars from before the feedback option trained with hits.
+    student.env.feedback =
+        parse_feedback(env.value("feedback", "hits"), sidecar_path + ": env.feedback");
   } catch (const nlohmann::json::exception& error) {
     throw InputError(sidecar_path + ": malformed agent sidecar: " + error.what());
   }
@@ -118,14 +133,33 @@ LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
   return student;
 }
 
+Knowledge read_training_knowledge(const nlohmann::json& sidecar, const std::string& agent_dir,
+                                  const std::string& override_path, std::string& path) {
+  const nlohmann::json& trained_on = sidecar.at("train_knowledge");
+  path = override_path.empty() ? trained_on.at("file").get<std::string>() : override_path;
+  if (!std::filesystem::is_regular_file(path)) {
+    throw InputError(path + ": the rl-stage knowledge the student in " + agent_dir +
+                     " trained on is not there (history_rerank reads its embeddings); name it "
+                     "with --reference-knowledge");
+  }
+  const std::string crc = file_crc32(path);
+  if (override_path.empty() && crc != trained_on.value("crc32", crc)) {
+    throw InputError(path + ": has changed since the student in " + agent_dir +
+                     " trained on it (CRC-32 " + crc + ", recorded " +
+                     trained_on.at("crc32").get<std::string>() + ")");
+  }
+  Knowledge knowledge = read_knowledge(path);
+  check_stage(knowledge, path, kRl, "the history_rerank reference");
+  return knowledge;
+}
+
 nlohmann::json report_student(const StudentReportInputs& in) {
   const Dataset dataset = read_dataset(in.dataset_path);
   const Knowledge knowledge = read_knowledge(in.knowledge_path);
   check_knowledge_matches(knowledge, in.knowledge_path, dataset, in.dataset_path);
-  if (knowledge.stage != kSplitNames[in.split]) {
-    std::cerr << "trd eval: note: " << in.knowledge_path << " holds lists for stage "
-              << knowledge.stage << ", evaluated here on " << kSplitNames[in.split] << "\n";
-  }
+  check_stage(knowledge, in.knowledge_path, in.split, "trd eval --agent --split " +
+                                                          std::string(kSplitNames[in.split]));
+  check_candidates(knowledge, in.knowledge_path, in.candidates, in.candidate_seed);
   if (dataset.splits[in.split].size() == 0) {
     throw InputError(in.dataset_path + ": the " + std::string(kSplitNames[in.split]) +
                      " split is empty: nothing to evaluate on");
@@ -133,104 +167,105 @@ nlohmann::json report_student(const StudentReportInputs& in) {
   const EnvData data = make_env_data(dataset, knowledge, in.split);
   const ThreadScope scope(in.threads);
   LoadedStudent student = load_student(in.agent_dir, dataset, knowledge, in.knowledge_path, data);
-  const RowMatrixXi student_lists = refine_lists(*student.agent, data, student.env, 256);
+  std::string reference_path;
+  const Knowledge reference = read_training_knowledge(student.sidecar, in.agent_dir,
+                                                      in.reference_knowledge_path, reference_path);
+  check_knowledge_matches(reference, reference_path, dataset, in.dataset_path);
+  const RerankedLists student_lists =
+      refine_lists(*student.agent, data, student.env, in.eval_feedback, kListBatch);
+
+  // The reference lines play the same window and K, always label-free
+  // except the ceiling, which is a bound and says so.
+  EnvSettings label_free = student.env;
+  label_free.feedback = Feedback::kNone;
+  const ItemSimilarity similarity(reference);
+  std::optional<RowMatrixXi> rerank_lists_of_rule;
+  if (similarity.available()) {
+    rerank_lists_of_rule =
+        rerank_lists(data, label_free, kListBatch,
+                     [&similarity](const ObservationBatch& observations,
+                                   std::vector<int32_t>& actions, std::vector<float>&) {
+                       history_rerank_policy(observations, similarity, actions);
+                     })
+            .items;
+  }
+  const RowMatrixXi ceiling_lists =
+      rerank_lists(data, label_free, kListBatch,
+                   [&data](const ObservationBatch& observations, std::vector<int32_t>& actions,
+                           std::vector<float>&) {
+                     window_ceiling_policy(observations, data, actions);
+                   })
+          .items;
 
   const SplitUsers users(dataset, in.split);
   std::optional<UserItems> candidates;
   if (in.candidates > 0) {
-    candidates =
-        make_candidates(users.seen, users.held_out, dataset.n_items(), in.candidates, in.seed);
+    candidates = make_candidates(users.seen, users.held_out, dataset.n_items(), in.candidates,
+                                 in.candidate_seed);
   }
-  const JudgedSplit judged{&data, &users.held_out, &users.seen,
-                           candidates ? &*candidates : nullptr};
   std::unique_ptr<Teacher> mostpop = make_teacher("mostpop", default_settings("mostpop"));
   const TrainingSet training = training_set(dataset, in.split);
   mostpop->fit(training, nullptr, {});
   const Knowledge popular = distill(*mostpop, "mostpop", dataset, in.split, training,
-                                    knowledge.list_length(), judged.candidates);
-
-  const std::vector<std::string> names = {"teacher", "student", "mostpop"};
-  const std::vector<Evaluation> evaluations = {judge(knowledge.ranking_items, judged, in.ks),
-                                               judge(student_lists, judged, in.ks),
-                                               judge(popular.ranking_items, judged, in.ks)};
-  const Evaluation& teacher_eval = evaluations[0];
-  const Evaluation& student_eval = evaluations[1];
-  std::vector<Interval> intervals;
-  for (Eigen::Index c = 0; c < student_eval.per_user.cols(); ++c) {
-    intervals.push_back(paired_bootstrap(student_eval.per_user.col(c), teacher_eval.per_user.col(c),
-                                         1000, in.seed));
-  }
+                                    knowledge.list_length(), candidates ? &*candidates : nullptr);
 
   const std::string agent = student.agent->name();
-  std::ostringstream md;
-  md << agent << " student vs its teacher " << knowledge.teacher << " vs MostPop, "
-     << kSplitNames[in.split] << " split of " << dataset.provenance.name << ", "
-     << (in.candidates > 0 ? std::to_string(in.candidates) + " candidates" : "full ranking") << "\n"
-     << teacher_eval.users.size() << " users evaluated, " << teacher_eval.users_without_history
-     << " of them without history. Mean first-hit position: "
-     << "teacher " << fixed4(teacher_eval.mean_first_hit) << ", student "
-     << fixed4(student_eval.mean_first_hit) << ", MostPop " << fixed4(evaluations[2].mean_first_hit)
-     << "\n\n| metric | teacher | student | MostPop | student - teacher [95% CI] |\n"
-     << "| --- | ---: | ---: | ---: | ---: |\n";
-  std::ostringstream csv;
-  csv.precision(10);
-  csv << "metric,k,teacher,student,mostpop,difference,low,high\n";
+  std::vector<ReportLine> lines = {
+      {"student", student_lists.items, "", false},
+      {"teacher", knowledge.ranking_items, "", false},
+      {"mostpop", popular.ranking_items, "", false},
+      {"history_rerank", rerank_lists_of_rule,
+       rerank_lists_of_rule
+           ? ""
+           : "not applicable: " + reference_path + " has neither item embeddings nor neighbours",
+       false},
+      {"window_ceiling", ceiling_lists,
+       "an upper bound that reads the held-out labels (the held-out items of the student's "
+       "window first), not a method",
+       true}};
+  const ComparisonReport report = compare_lines(
+      std::move(lines), {&users.held_out, &users.seen, candidates ? &*candidates : nullptr}, in.ks,
+      {{"teacher", "difference"}, {"history_rerank", "difference_history_rerank"}}, in.seed);
+
+  const Evaluation& teacher_eval = *report.evaluation("teacher");
+  const bool label_using = in.eval_feedback == Feedback::kHits;
+  std::ostringstream heading;
+  heading << agent << " student of " << knowledge.teacher << " on the "
+          << kSplitNames[in.split] << " split of " << dataset.provenance.name << ", "
+          << protocol_text(knowledge, in.knowledge_path, in.candidates) << "; window "
+          << student.env.n_actions << ", K " << student.env.episode_length << "\n"
+          << teacher_eval.users.size() << " users evaluated, "
+          << teacher_eval.users_without_history << " of them without history. "
+          << (label_using
+                  ? "LISTS USED HELD-OUT LABELS: --eval-feedback hits let each pick after a hit "
+                    "see it (the original TRD protocol); not a label-free result."
+                  : "Lists built label-free (feedback none).")
+          << "\n";
+  const std::string md = report_markdown(report, heading.str());
   nlohmann::json figures = {{"command", "eval"},
                             {"agent", agent},
                             {"teacher_name", knowledge.teacher},
                             {"split", kSplitNames[in.split]},
                             {"candidates", in.candidates},
+                            {"eval_feedback", feedback_name(in.eval_feedback)},
+                            {"lists_used_held_out_labels", label_using},
+                            {"history_rerank_knowledge", reference_path},
                             {"users", teacher_eval.users.size()},
                             {"users_without_history", teacher_eval.users_without_history}};
-  for (std::size_t e = 0; e < names.size(); ++e) {
-    figures[names[e]]["mean_first_hit"] = evaluations[e].mean_first_hit;
-  }
-  for (int m = 0; m < kNumMetrics; ++m) {
-    for (std::size_t j = 0; j < in.ks.size(); ++j) {
-      const std::size_t c = m * in.ks.size() + j;
-      const std::string key = metric_key(m, in.ks[j]);
-      const Interval& d = intervals[c];
-      md << "| " << key << " | " << fixed4(evaluations[0].mean[c]) << " | "
-         << fixed4(evaluations[1].mean[c]) << " | " << fixed4(evaluations[2].mean[c]) << " | "
-         << fixed4(d.mean_difference) << " [" << fixed4(d.low) << ", " << fixed4(d.high) << "] |\n";
-      csv << kMetricNames[m] << "," << in.ks[j];
-      for (std::size_t e = 0; e < names.size(); ++e) {
-        csv << "," << evaluations[e].mean[c];
-        figures[names[e]][key] = evaluations[e].mean[c];
-      }
-      csv << "," << d.mean_difference << "," << d.low << "," << d.high << "\n";
-      figures["difference"][key] = {
-          {"difference", d.mean_difference}, {"low", d.low}, {"high", d.high}};
-    }
-  }
-  // Per-user figures, so several runs (seeds) can be pooled user by user.
-  std::ostringstream per_user;
-  per_user.precision(10);
-  per_user << "user";
-  for (const std::string& who : names) {
-    for (int m = 0; m < kNumMetrics; ++m) {
-      for (int k : in.ks) per_user << "," << who << ":" << metric_key(m, k);
-    }
-  }
-  per_user << "\n";
-  for (std::size_t r = 0; r < teacher_eval.users.size(); ++r) {
-    per_user << dataset.users.to_string(teacher_eval.users[r]);
-    for (const Evaluation& evaluation : evaluations) {
-      for (Eigen::Index c = 0; c < evaluation.per_user.cols(); ++c) {
-        per_user << "," << evaluation.per_user(static_cast<Eigen::Index>(r), c);
-      }
-    }
-    per_user << "\n";
-  }
+  add_report_json(report, figures);
 
-  std::cout << md.str();
+  std::cout << md;
   std::filesystem::create_directories(in.out_dir);
-  write_text_atomically(in.out_dir + "/eval_per_user.csv", per_user.str());
-  write_text_atomically(in.out_dir + "/eval.md", md.str());
-  write_text_atomically(in.out_dir + "/eval.csv", csv.str());
-  write_recommendations_csv(in.out_dir + "/recommendations.csv", dataset, student_lists,
-                            *std::max_element(in.ks.begin(), in.ks.end()));
-  write_knowledge(student_knowledge(knowledge, agent, student_lists),
+  write_text_atomically(in.out_dir + "/eval_per_user.csv",
+                        report_per_user_csv(report, dataset.users));
+  write_text_atomically(in.out_dir + "/eval.md", md);
+  write_text_atomically(in.out_dir + "/eval.csv",
+                        report_csv(report, {{"eval_feedback", feedback_name(in.eval_feedback)}}));
+  write_text_atomically(
+      in.out_dir + "/recommendations.csv",
+      recommendations_csv(dataset, student_lists, *std::max_element(in.ks.begin(), in.ks.end()),
+                          {}));
+  write_knowledge(student_knowledge(knowledge, agent, student_lists.items),
                   in.out_dir + "/recommendations.h5");
   return figures;
 }

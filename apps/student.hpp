@@ -1,7 +1,7 @@
 #pragma once
 
-// A trained student as the commands see it: loaded back from its run folder
-// and reported against its teacher and MostPop.
+// A trained student as the commands see it: loaded back from its run folder,
+// its lists written for users, and reported against the reference lines.
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -11,6 +11,7 @@
 #include "agents/agent.hpp"
 #include "data/dataset.hpp"
 #include "data/knowledge.hpp"
+#include "env/policies.hpp"
 #include "env/rec_env.hpp"
 
 namespace trd::cli {
@@ -21,7 +22,7 @@ nlohmann::json read_agent_sidecar(const std::string& path);
 
 struct LoadedStudent {
   std::unique_ptr<Agent> agent;
-  EnvSettings env;
+  EnvSettings env;  ///< the env it trained in (feedback: its training feedback)
   nlohmann::json sidecar;
 };
 
@@ -33,22 +34,47 @@ LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
                            const Knowledge& knowledge, const std::string& knowledge_path,
                            const EnvData& data);
 
+/// The student's lists for the users of `dataset` as recommendations.csv
+/// (user,rank,item,score with raw ids; score: the student's score of its
+/// picks, empty for the rest of the teacher list), the `top` first of each;
+/// only `users` (dense ids) when not empty. trd eval --agent and
+/// trd recommend both write it, so their files agree.
+std::string recommendations_csv(const Dataset& dataset, const RerankedLists& lists, int top,
+                                const std::vector<int32_t>& users);
+
+/// The student's lists as knowledge (stage and fingerprint of `teacher`), so
+/// every knowledge reader takes them. Scores fall with the position: L - j.
+Knowledge student_knowledge(const Knowledge& teacher, const std::string& agent,
+                            const RowMatrixXi& lists);
+
+/// The rl-stage knowledge the student in `agent_dir` trained on (its sidecar
+/// names it), for the history_rerank line on the student's own tables;
+/// `override_path` replaces the sidecar's path. InputError when the file is
+/// missing or changed since training (its CRC-32 differs).
+Knowledge read_training_knowledge(const nlohmann::json& sidecar, const std::string& agent_dir,
+                                  const std::string& override_path, std::string& path);
+
 struct StudentReportInputs {
   std::string dataset_path;
   std::string knowledge_path;  ///< the teacher's knowledge for the evaluated split
   std::string agent_dir;
   std::string out_dir;  ///< where recommendations.csv/.h5 and eval.csv/.md go
+  std::string reference_knowledge_path;  ///< empty: the rl-stage file the sidecar names
   Split split = kTest;
   int candidates = 0;  ///< 0: full ranking
+  uint64_t candidate_seed = 0;
   std::vector<int> ks = {1, 5, 10, 20};
-  uint64_t seed = 0;
+  uint64_t seed = 0;  ///< of the bootstrap
+  Feedback eval_feedback = Feedback::kNone;  ///< kHits: the label-using original protocol
   int threads = 1;
 };
 
-/// Evaluates teacher, student and MostPop on the split; prints the Markdown
-/// table, writes eval.md, eval.csv, eval_per_user.csv (every evaluated user's
-/// figures), recommendations.csv and recommendations.h5 into out_dir, and returns the figures as
-/// JSON (metrics under "teacher", "student" and "mostpop", keyed like "ndcg@5").
+/// Evaluates the student, teacher, MostPop, history_rerank and
+/// window_ceiling on the split; prints the Markdown table, writes eval.md,
+/// eval.csv, eval_per_user.csv (every evaluated user's figures),
+/// recommendations.csv and recommendations.h5 into out_dir, and returns the
+/// figures as JSON (one key per line, metrics keyed like "ndcg@5";
+/// "difference" and "difference_history_rerank"; "eval_feedback").
 nlohmann::json report_student(const StudentReportInputs& inputs);
 
 }  // namespace trd::cli

@@ -71,6 +71,39 @@ Dataset make_dataset(Interactions interactions, DatasetProvenance provenance) {
   return dataset;
 }
 
+SplitUsers::SplitUsers(const Dataset& dataset, Split split)
+    : seen([&] {
+        std::vector<const InteractionTable*> before;
+        for (int s = 0; s < split; ++s) before.push_back(&dataset.splits[s]);
+        return UserItems(before, dataset.n_users());
+      }()) {
+  const int32_t n_users = dataset.n_users();
+  const InteractionTable& table = dataset.splits[split];
+  std::vector<std::vector<std::pair<int32_t, float>>> per_user(static_cast<std::size_t>(n_users));
+  for (std::size_t row = 0; row < table.size(); ++row) {
+    per_user[table.user[row]].emplace_back(table.item[row], table.rating[row]);
+  }
+  std::vector<int32_t> met;
+  std::vector<std::vector<int32_t>> items(static_cast<std::size_t>(n_users));
+  for (int32_t u = 0; u < n_users; ++u) {
+    auto& entries = per_user[u];
+    // Ascending items, the highest rating first among repeats.
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      return a.first < b.first || (a.first == b.first && a.second > b.second);
+    });
+    met.assign(seen.begin(u), seen.end(u));
+    std::sort(met.begin(), met.end());
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+      const int32_t item = entries[k].first;
+      if (k > 0 && item == entries[k - 1].first) continue;
+      if (std::binary_search(met.begin(), met.end(), item)) continue;
+      items[u].push_back(item);
+      held_out_rating.push_back(entries[k].second);
+    }
+  }
+  held_out = UserItems(items);
+}
+
 std::string dataset_fingerprint(const Dataset& dataset) {
   uLong crc = crc32_z(0L, Z_NULL, 0);
   auto add = [&crc](const auto& values) {
@@ -85,6 +118,7 @@ std::string dataset_fingerprint(const Dataset& dataset) {
     add(split.user);
     add(split.item);
     add(split.timestamp);
+    add(split.rating);
   }
   char hex[9];
   std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(crc));

@@ -6,6 +6,7 @@
 
 #include "data/interactions.hpp"
 #include "data/splits.hpp"
+#include "data/user_items.hpp"
 
 namespace trd {
 
@@ -39,7 +40,19 @@ inline constexpr int64_t kDatasetVersion = 1;
 /// Splits `interactions` (already filtered, with dense ids) into a Dataset.
 Dataset make_dataset(Interactions interactions, DatasetProvenance provenance);
 
-/// 8 hex digits identifying the dataset's content (raw ids and splits):
+/// One split as the protocol judges it: what each user met before it, and the
+/// split's items the user had not met before it. An item met before can never
+/// be in a list (lists hold unseen items only), so counting it would only
+/// lower recall, MAP and NDCG for every method alike.
+struct SplitUsers {
+  SplitUsers(const Dataset& dataset, Split split);
+  UserItems seen;      ///< items before the split, oldest first (repeats kept)
+  UserItems held_out;  ///< unseen items of the split, ascending per user, each once
+  std::vector<float> held_out_rating;  ///< the highest rating of each held_out entry, same order
+};
+
+/// 8 hex digits identifying the dataset's content (raw ids, splits and
+/// ratings, which the graded reward reads):
 /// knowledge files carry it so a file fit on another dataset is caught.
 std::string dataset_fingerprint(const Dataset& dataset);
 

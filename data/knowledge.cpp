@@ -12,6 +12,7 @@ namespace trd {
 namespace {
 
 constexpr const char* kStateGroup = "teacher_state";
+constexpr const char* kNeighbourGroup = "item_neighbours";
 
 template <typename Matrix>
 void write_matrix(H5::Group& group, const std::string& name, const Matrix& matrix) {
@@ -96,6 +97,39 @@ void validate_ranking(const std::string& path, const RowMatrixXi& items, const R
   }
 }
 
+// Each row: neighbours in [0, n_items) other than the row's own item, then
+// only -1 padding with weight 0; no neighbour twice; weights finite.
+void validate_neighbours(const std::string& path, const RowMatrixXi& items,
+                         const RowMatrixXf& weights) {
+  const int64_t n_items = items.rows();
+  std::vector<int64_t> last_row_with(static_cast<std::size_t>(n_items), -1);
+  for (Eigen::Index r = 0; r < items.rows(); ++r) {
+    bool padding = false;
+    for (Eigen::Index c = 0; c < items.cols(); ++c) {
+      const int32_t item = items(r, c);
+      const std::string at = "/item_neighbours/items" + shape_text(r, c);
+      if (!std::isfinite(weights(r, c))) {
+        throw InputError(path + ": /item_neighbours/weights" + shape_text(r, c) + " is " +
+                         std::to_string(weights(r, c)) + " (expected finite values)");
+      }
+      if (item == -1) {
+        padding = true;
+        continue;
+      }
+      if (item < -1 || item >= n_items || item == r) {
+        throw InputError(path + ": " + at + " = " + std::to_string(item) +
+                         " is not another item in [0, n_items = " + std::to_string(n_items) +
+                         ") (-1 pads short rows)");
+      }
+      if (padding) throw InputError(path + ": " + at + " follows -1 padding (pad only at the end)");
+      if (last_row_with[item] == r) {
+        throw InputError(path + ": " + at + " repeats item " + std::to_string(item));
+      }
+      last_row_with[item] = r;
+    }
+  }
+}
+
 // Writes name "a/b/c" as dataset c in group a/b, creating the groups.
 void write_state_entry(H5::Group& group, const std::string& name, const RowMatrixXf& value) {
   const std::size_t slash = name.find('/');
@@ -146,6 +180,18 @@ void write_knowledge(const Knowledge& knowledge, const std::string& path) {
     H5::Group ranking = hdf5::create_group(file, "ranking");
     write_matrix(ranking, "items", knowledge.ranking_items);
     write_matrix(ranking, "scores", knowledge.ranking_scores);
+    if (knowledge.has_neighbours()) {
+      H5::Group neighbours = hdf5::create_group(file, kNeighbourGroup);
+      write_matrix(neighbours, "items", knowledge.neighbour_items);
+      write_matrix(neighbours, "weights", knowledge.neighbour_weights);
+    }
+    const KnowledgeProtocol& protocol = knowledge.protocol;
+    if (protocol.recorded) {
+      hdf5::write_attribute(file, "candidates", protocol.candidates);
+      hdf5::write_attribute(file, "candidate_seed", protocol.candidate_seed);
+      hdf5::write_attribute(file, "fit_on", protocol.fit_on);
+      hdf5::write_attribute(file, "warm_start_crc32", protocol.warm_start_crc32);
+    }
     if (!knowledge.teacher_state.empty()) {
       H5::Group state = hdf5::create_group(file, kStateGroup);
       for (const auto& [name, value] : knowledge.teacher_state)
@@ -209,6 +255,41 @@ Knowledge read_knowledge(const std::string& path) {
     require_shape(path, "/ranking/scores", k.ranking_scores.rows(), k.ranking_scores.cols(),
                   n_users, k.ranking_items.cols(), "same as /ranking/items");
     validate_ranking(path, k.ranking_items, k.ranking_scores, k.n_items);
+
+    if (file.nameExists(kNeighbourGroup)) {
+      H5::Group neighbours = file.openGroup(kNeighbourGroup);
+      k.neighbour_items =
+          read_matrix<int32_t>(neighbours, "items", "/item_neighbours/items", path);
+      k.neighbour_weights =
+          read_matrix<float>(neighbours, "weights", "/item_neighbours/weights", path);
+      require_shape(path, "/item_neighbours/items", k.neighbour_items.rows(),
+                    k.neighbour_items.cols(), n_items, k.neighbour_items.cols(), "n_items x k");
+      require_shape(path, "/item_neighbours/weights", k.neighbour_weights.rows(),
+                    k.neighbour_weights.cols(), n_items, k.neighbour_items.cols(),
+                    "same as /item_neighbours/items");
+      validate_neighbours(path, k.neighbour_items, k.neighbour_weights);
+    }
+
+    // Written by trd; another tool's file without it is taken as a full ranking.
+    KnowledgeProtocol& protocol = k.protocol;
+    protocol.recorded = hdf5::has_attribute(file, "candidates");
+    if (protocol.recorded) {
+      protocol.candidates = hdf5::read_int_attribute(file, "candidates", path);
+      if (protocol.candidates < 0) {
+        throw InputError(path + ": attribute candidates = " +
+                         std::to_string(protocol.candidates) +
+                         " (expected 0 for a full ranking, or the candidate set size)");
+      }
+      if (hdf5::has_attribute(file, "candidate_seed")) {
+        protocol.candidate_seed = hdf5::read_int_attribute(file, "candidate_seed", path);
+      }
+      if (hdf5::has_attribute(file, "fit_on")) {
+        protocol.fit_on = hdf5::read_string_attribute(file, "fit_on", path);
+      }
+      if (hdf5::has_attribute(file, "warm_start_crc32")) {
+        protocol.warm_start_crc32 = hdf5::read_string_attribute(file, "warm_start_crc32", path);
+      }
+    }
 
     if (file.nameExists(kStateGroup))
       read_state_group(file.openGroup(kStateGroup), "", path, k.teacher_state);

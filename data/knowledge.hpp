@@ -10,6 +10,17 @@ namespace trd {
 using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using RowMatrixXi = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+/// How a knowledge file's lists were made (DESIGN.md, "Files"). trd writes it
+/// and checks it; a file from another tool may lack it, and is then taken as
+/// a full ranking.
+struct KnowledgeProtocol {
+  bool recorded = false;  ///< false: the file carries no protocol attributes
+  int64_t candidates = 0;  ///< 0: every unseen item was ranked; N: held-out items + negatives up to N
+  int64_t candidate_seed = 0;     ///< seed of the candidate draws (meaningful when candidates > 0)
+  std::string fit_on;             ///< the splits the teacher fit on, e.g. "base+rl"
+  std::string warm_start_crc32;   ///< CRC-32 of the --init knowledge file; empty for a fresh fit
+};
+
 /// What a teacher hands to a student (DESIGN.md, "Files"): embeddings and a
 /// ranked list of unseen items per user. The exchange format other tools
 /// read and write as knowledge.h5.
@@ -24,12 +35,18 @@ struct Knowledge {
   RowMatrixXf item_embeddings;  ///< [n_items, dim]; empty for teachers without
   RowMatrixXi ranking_items;    ///< [n_users, L] best first, -1 padded
   RowMatrixXf ranking_scores;   ///< [n_users, L] teacher scores, non-increasing per row
+  /// Similarity knowledge of teachers without embeddings (ItemKNN): each
+  /// item's most similar items, best first, -1 padded; optional.
+  RowMatrixXi neighbour_items;    ///< [n_items, k]
+  RowMatrixXf neighbour_weights;  ///< [n_items, k] similarity of each entry, 0 where padded
+  KnowledgeProtocol protocol;
   /// Extra named arrays a teacher needs to continue fitting (e.g. network
   /// weights); optional and opaque to other tools.
   std::map<std::string, RowMatrixXf> teacher_state;
 
   int dim() const { return static_cast<int>(item_embeddings.cols()); }
   bool has_embeddings() const { return item_embeddings.size() > 0; }
+  bool has_neighbours() const { return neighbour_items.size() > 0; }
   int list_length() const { return static_cast<int>(ranking_items.cols()); }
 };
 
@@ -40,7 +57,7 @@ inline constexpr int64_t kKnowledgeVersion = 1;
 void write_knowledge(const Knowledge& knowledge, const std::string& path);
 
 /// Reads and validates a knowledge file (format, version, shapes, id ranges,
-/// finite values, scores sorted, no repeated item in a list). Throws
+/// finite values, scores sorted, no repeated item in a list or neighbour row). Throws
 /// InputError naming the file, the dataset path and what was expected.
 Knowledge read_knowledge(const std::string& path);
 

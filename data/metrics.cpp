@@ -177,6 +177,10 @@ void list_metrics(const int32_t* list, int length, const int32_t* held_out_begin
   metrics_from_hits(hit_positions, n_relevant, cutoffs, out);
 }
 
+std::string metric_key(int m, int k) {
+  return std::string(kMetricNames[m]) + "@" + std::to_string(k);
+}
+
 double Evaluation::value(Metric m, int k) const {
   const auto found = std::find(ks.begin(), ks.end(), k);
   if (found == ks.end()) {

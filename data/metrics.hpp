@@ -31,6 +31,9 @@ inline constexpr std::array<const char*, kNumMetrics> kMetricNames = {
 void list_metrics(const int32_t* list, int length, const int32_t* held_out_begin,
                   const int32_t* held_out_end, const std::vector<int>& ks, double* out);
 
+/// "ndcg@5": how reports and --json name metric `m` at cutoff `k`.
+std::string metric_key(int m, int k);
+
 /// Per-user and mean metrics of a set of ranked lists (see evaluate()).
 struct Evaluation {
   std::vector<int> ks;

@@ -37,7 +37,20 @@ RewardKind parse_reward_kind(const std::string& name) {
   throw InputError("--reward '" + name + "': expected dcg, binary or graded");
 }
 
-EnvData make_env_data(const Dataset& dataset, const Knowledge& knowledge, Split rewarded) {
+Feedback parse_feedback(const std::string& name, const std::string& flag) {
+  if (name == "hits") return Feedback::kHits;
+  if (name == "none") return Feedback::kNone;
+  throw InputError(flag + " '" + name + "': expected hits or none");
+}
+
+std::string feedback_name(Feedback feedback) {
+  return feedback == Feedback::kHits ? "hits" : "none";
+}
+
+namespace {
+
+// Everything but the per-user items: the teacher's lists and the feature view.
+EnvData knowledge_env_data(const Dataset& dataset, const Knowledge& knowledge) {
   if (knowledge.n_users != dataset.n_users() || knowledge.n_items != dataset.n_items()) {
     throw InputError("knowledge '" + knowledge.teacher + "' has " +
                      std::to_string(knowledge.n_users) + " users and " +
@@ -58,31 +71,55 @@ EnvData make_env_data(const Dataset& dataset, const Knowledge& knowledge, Split 
   data.scores = knowledge.ranking_scores;
   data.user_embeddings = knowledge.user_embeddings;
   data.item_embeddings = knowledge.item_embeddings;
-  std::vector<const InteractionTable*> before;
-  for (int s = 0; s < rewarded; ++s) before.push_back(&dataset.splits[s]);
-  data.past = UserItems(before, data.n_users);
-
-  // Rewarded items sorted per user for binary search; a repeated item keeps
-  // its highest rating.
-  const InteractionTable& split = dataset.splits[rewarded];
-  std::vector<std::vector<std::pair<int32_t, float>>> per_user(data.n_users);
-  for (std::size_t row = 0; row < split.size(); ++row) {
-    per_user[split.user[row]].emplace_back(split.item[row], split.rating[row]);
-  }
-  std::vector<std::vector<int32_t>> items(data.n_users);
-  for (int32_t u = 0; u < data.n_users; ++u) {
-    auto& entries = per_user[u];
-    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-      return a.first < b.first || (a.first == b.first && a.second > b.second);
-    });
-    for (std::size_t k = 0; k < entries.size(); ++k) {
-      if (k > 0 && entries[k].first == entries[k - 1].first) continue;
-      items[u].push_back(entries[k].first);
-      data.rewarded_rating.push_back(entries[k].second);
-    }
-  }
-  data.rewarded = UserItems(items);
+  data.neighbour_items = knowledge.neighbour_items;
+  data.neighbour_weights = knowledge.neighbour_weights;
   return data;
+}
+
+}  // namespace
+
+EnvData make_env_data(const Dataset& dataset, const Knowledge& knowledge, Split rewarded) {
+  EnvData data = knowledge_env_data(dataset, knowledge);
+  SplitUsers users(dataset, rewarded);
+  data.past = std::move(users.seen);
+  data.rewarded = std::move(users.held_out);
+  data.rewarded_rating = std::move(users.held_out_rating);
+  return data;
+}
+
+EnvData make_serving_data(const Dataset& dataset, const Knowledge& knowledge, Split stage) {
+  EnvData data = knowledge_env_data(dataset, knowledge);
+  std::vector<const InteractionTable*> before;
+  for (int s = 0; s < stage; ++s) before.push_back(&dataset.splits[s]);
+  data.past = UserItems(before, data.n_users);
+  data.rewarded = UserItems(std::vector<std::vector<int32_t>>(static_cast<std::size_t>(data.n_users)));
+  return data;
+}
+
+ItemSimilarity::ItemSimilarity(const RowMatrixXf& item_embeddings,
+                               const RowMatrixXi& neighbour_items,
+                               const RowMatrixXf& neighbour_weights)
+    : embeddings_(&item_embeddings),
+      neighbour_items_(&neighbour_items),
+      neighbour_weights_(&neighbour_weights) {}
+
+ItemSimilarity::ItemSimilarity(const Knowledge& knowledge)
+    : ItemSimilarity(knowledge.item_embeddings, knowledge.neighbour_items,
+                     knowledge.neighbour_weights) {}
+
+float ItemSimilarity::neighbour_weight(int32_t from, int32_t to) const {
+  const Eigen::Index k = neighbour_items_->cols();
+  const int32_t* row = neighbour_items_->data() + static_cast<Eigen::Index>(from) * k;
+  const int32_t* found = std::find(row, row + k, to);
+  return found == row + k ? 0.0f : (*neighbour_weights_)(from, found - row);
+}
+
+float ItemSimilarity::operator()(int32_t a, int32_t b) const {
+  if (embeddings_->size() > 0) return embeddings_->row(a).dot(embeddings_->row(b));
+  if (neighbour_items_->size() == 0) return 0.0f;
+  // Top-k lists need not be symmetric: either direction counts.
+  const float forward = neighbour_weight(a, b);
+  return forward != 0.0f ? forward : neighbour_weight(b, a);
 }
 
 Eigen::Map<const Eigen::RowVectorXf> FeatureView::user(int32_t user) const {
@@ -216,6 +253,8 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
         reward = rating * discount;
         break;
     }
+  }
+  if (info.hit && settings_.feedback == Feedback::kHits) {
     // A hit joins the history; the oldest entry drops out.
     const int h = settings_.history_length;
     int32_t* history = obs_.history.data() + static_cast<std::ptrdiff_t>(row) * h;

@@ -27,12 +27,23 @@ enum class RewardKind {
 /// "dcg" | "binary" | "graded"; InputError otherwise.
 RewardKind parse_reward_kind(const std::string& name);
 
+/// What a step feeds back into the observation (DESIGN.md, "Transition").
+enum class Feedback {
+  kHits,  ///< a hit joins the history (the oldest entry drops out): the next pick depends on labels
+  kNone,  ///< the history stays the last H positives before the rewarded split: label-free
+};
+/// "hits" | "none"; InputError naming `flag` otherwise.
+Feedback parse_feedback(const std::string& name, const std::string& flag);
+std::string feedback_name(Feedback feedback);
+
 /// The MDP's shape; the defaults are DESIGN.md's.
 struct EnvSettings {
   int n_actions = 20;       ///< window slots per step
   int history_length = 5;   ///< H: last hit items in the observation
   int episode_length = 10;  ///< K: top positions an episode fills
   RewardKind reward = RewardKind::kDcg;
+  /// Every list that is scored or shown to a user is built with kNone.
+  Feedback feedback = Feedback::kHits;
 };
 
 /// Everything the env reads, per user: the teacher's list, the items met
@@ -47,12 +58,19 @@ struct EnvData {
   std::vector<float> rewarded_rating;  ///< rating of each entry of `rewarded`, same order
   RowMatrixXf user_embeddings;         ///< [n_users, dim] for the feature view (may be empty)
   RowMatrixXf item_embeddings;         ///< [n_items, dim] (may be empty)
+  RowMatrixXi neighbour_items;         ///< [n_items, k] the teacher's similar items (may be empty)
+  RowMatrixXf neighbour_weights;       ///< [n_items, k] their similarities
 };
 
 /// Env data for a teacher's knowledge on `dataset`, rewarding the items of
 /// split `rewarded` (rl when training, test when evaluating). InputError when
 /// the knowledge does not belong to the dataset.
 EnvData make_env_data(const Dataset& dataset, const Knowledge& knowledge, Split rewarded);
+
+/// Env data for serving `stage`'s lists: the history is everything before
+/// the stage's split, and nothing is rewarded, so no held-out item is even
+/// loaded (what trd recommend plays).
+EnvData make_serving_data(const Dataset& dataset, const Knowledge& knowledge, Split stage);
 
 /// Sizes an agent needs to build its networks, from the env alone.
 struct Spaces {
@@ -102,6 +120,34 @@ struct StepResult {
   StepInfo info;
 };
 
+/// How alike two items are, from whichever knowledge a teacher handed over:
+/// the dot product of their embeddings when there are embeddings, else the
+/// weight of one in the other's neighbour list (0 when neither lists the
+/// other). Views the matrices, which must outlive it.
+class ItemSimilarity {
+ public:
+  ItemSimilarity(const RowMatrixXf& item_embeddings, const RowMatrixXi& neighbour_items,
+                 const RowMatrixXf& neighbour_weights);
+  /// From a knowledge file's embeddings or neighbours.
+  explicit ItemSimilarity(const Knowledge& knowledge);
+  /// False when there is neither kind of knowledge: every similarity is 0.
+  bool available() const { return n_items() > 0; }
+  /// Items it knows; ids from n_items() on (pad_item) are no item.
+  int32_t n_items() const {
+    return static_cast<int32_t>(embeddings_->size() > 0 ? embeddings_->rows()
+                                                        : neighbour_items_->rows());
+  }
+  /// Requires real items (not pad).
+  float operator()(int32_t a, int32_t b) const;
+
+ private:
+  float neighbour_weight(int32_t from, int32_t to) const;
+
+  const RowMatrixXf* embeddings_;
+  const RowMatrixXi* neighbour_items_;
+  const RowMatrixXf* neighbour_weights_;
+};
+
 /// Embeddings behind ids, without copies: Eigen maps over the env data.
 class FeatureView {
  public:
@@ -111,6 +157,11 @@ class FeatureView {
   Eigen::Map<const Eigen::RowVectorXf> user(int32_t user) const;
   /// Row of the item embeddings; requires dim() > 0 and a real item (not pad).
   Eigen::Map<const Eigen::RowVectorXf> item(int32_t item) const;
+  /// How alike two real items are (see ItemSimilarity): embeddings, or the
+  /// teacher's neighbour lists for teachers without embeddings.
+  ItemSimilarity similarity() const {
+    return {data_->item_embeddings, data_->neighbour_items, data_->neighbour_weights};
+  }
 
  private:
   const EnvData* data_;

@@ -46,6 +46,12 @@ void LinearAgent::act(const ObservationBatch& observations, bool explore,
   }
 }
 
+bool LinearAgent::score_slots(const ObservationBatch& observations, std::vector<float>& out) {
+  const torch::NoGradGuard no_grad;
+  copy_values(scores(observations), out);
+  return true;
+}
+
 std::vector<NamedValue> LinearAgent::update() {
   if (replay_.size() < kBatch) return {};
   replay_.sample(kBatch, sample_);

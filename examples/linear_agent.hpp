@@ -22,6 +22,8 @@ class LinearAgent : public Agent {
   std::string name() const override { return "linear"; }
   void act(const ObservationBatch& observations, bool explore,
            std::vector<int32_t>& actions) override;
+  /// Optional: lets trd recommend show the score each pick had.
+  bool score_slots(const ObservationBatch& observations, std::vector<float>& out) override;
   void observe(const Transitions& transitions) override { replay_.add(transitions); }
   std::vector<NamedValue> update() override;
   nlohmann::json settings() const override;

@@ -35,6 +35,8 @@ void ItemKnn::fit(const TrainingSet& data, const Knowledge* /*warm_start*/,
   const int keep = std::min(neighbours_, std::max(0, data.n_items - 1));
   std::vector<Eigen::Triplet<float>> kept;
   kept.reserve(static_cast<std::size_t>(data.n_items) * keep);
+  neighbour_items_ = RowMatrixXi::Constant(data.n_items, keep, -1);
+  neighbour_weights_ = RowMatrixXf::Zero(data.n_items, keep);
   std::vector<std::pair<float, int32_t>> candidates;
   for (int32_t first = 0; first < data.n_items; first += kBlock) {
     const int32_t width = std::min(kBlock, data.n_items - first);
@@ -52,8 +54,11 @@ void ItemKnn::fit(const TrainingSet& data, const Knowledge* /*warm_start*/,
                         candidates.end(), [](const auto& a, const auto& b) {
                           return a.first > b.first || (a.first == b.first && a.second < b.second);
                         });
-      for (std::size_t k = 0; k < n; ++k)
+      for (std::size_t k = 0; k < n; ++k) {
         kept.emplace_back(item, candidates[k].second, candidates[k].first);
+        neighbour_items_(item, static_cast<Eigen::Index>(k)) = candidates[k].second;
+        neighbour_weights_(item, static_cast<Eigen::Index>(k)) = candidates[k].first;
+      }
     }
   }
   neighbour_of_.resize(data.n_items, data.n_items);
@@ -71,6 +76,9 @@ void ItemKnn::score(const std::vector<int32_t>& users, RowMatrixXf& out) const {
   }
 }
 
-void ItemKnn::export_state(Knowledge& /*knowledge*/) const {}
+void ItemKnn::export_state(Knowledge& knowledge) const {
+  knowledge.neighbour_items = neighbour_items_;
+  knowledge.neighbour_weights = neighbour_weights_;
+}
 
 }  // namespace trd

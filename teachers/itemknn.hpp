@@ -9,7 +9,8 @@ namespace trd {
 /// Item-based collaborative filtering: cosine similarity between the items'
 /// user sets, each item keeping its `neighbours` most similar items;
 /// score(u, i) = sum of sim(i, j) over the user's items j among i's
-/// neighbours. Has no embeddings; a warm start refits on the longer history.
+/// neighbours. Has no embeddings: it exports its neighbour lists as the
+/// similarity knowledge instead. A warm start refits on the longer history.
 class ItemKnn : public Teacher {
  public:
   explicit ItemKnn(const TeacherSettings& settings) : neighbours_(settings.neighbours) {}
@@ -26,6 +27,8 @@ class ItemKnn : public Teacher {
   /// Column j holds (i, sim(i, j)) for every item i that keeps j as a
   /// neighbour, so scoring scatters from a user's items.
   Eigen::SparseMatrix<float> neighbour_of_;
+  RowMatrixXi neighbour_items_;    // [n_items, kept] best first, -1 padded
+  RowMatrixXf neighbour_weights_;  // [n_items, kept]
 };
 
 }  // namespace trd

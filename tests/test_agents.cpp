@@ -116,7 +116,8 @@ TrainResult train_planted(Agent& agent, const PlantedEnv& env, int epochs, uint6
 }
 
 double precision_at_1(Agent& agent, const PlantedEnv& env) {
-  return judge(refine_lists(agent, env.data, env.settings, 64), env.split(), {1})
+  return judge(refine_lists(agent, env.data, env.settings, Feedback::kNone, 64).items, env.split(),
+               {1})
       .value(Metric::kPrecision, 1);
 }
 
@@ -302,7 +303,7 @@ TEST_CASE("refined lists are the agent's picks, then the rest of the teacher's l
           "[agents][training]") {
   const PlantedEnv env = planted_env(6);
   TeacherAgent teacher;
-  CHECK(refine_lists(teacher, env.data, env.settings, 4) == env.data.lists);
+  CHECK(refine_lists(teacher, env.data, env.settings, Feedback::kNone, 4).items == env.data.lists);
 
   // Always slot 3 with K = 3 over a 5-slot window: the picked item leaves and
   // the next list item enters at the back, so the picks are list items 3, 4,
@@ -316,7 +317,7 @@ TEST_CASE("refined lists are the agent's picks, then the rest of the teacher's l
   } fourth;
   EnvSettings three_steps = env.settings;
   three_steps.episode_length = 3;
-  const RowMatrixXi lists = refine_lists(fourth, env.data, three_steps, 4);
+  const RowMatrixXi lists = refine_lists(fourth, env.data, three_steps, Feedback::kNone, 4).items;
   for (int32_t u = 0; u < env.data.n_users; ++u) {
     const std::vector<int> order = {3, 4, 5, 0, 1, 2, 6, 7};
     for (int j = 0; j < 8; ++j) CHECK(lists(u, j) == env.data.lists(u, order[j]));

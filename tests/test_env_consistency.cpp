@@ -49,7 +49,7 @@ TEST_CASE("ML-100K: the teacher policy through VecRecEnv reproduces the teacher'
   CHECK(episodes == dataset.n_users());  // every user holds test items under the per-user split
   CHECK(replayed == knowledge.ranking_items.leftCols(kDepth));
 
-  const UserItems held_out({&dataset.splits[kTest]}, dataset.n_users());
+  const UserItems held_out = SplitUsers(dataset, kTest).held_out;
   const std::vector<int> ks = {1, 5, 10, 20};
   const Evaluation from_env = evaluate(replayed, held_out, data.seen, nullptr, ks);
   const Evaluation from_lists = evaluate(knowledge.ranking_items, held_out, data.seen, nullptr, ks);

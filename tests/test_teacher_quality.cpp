@@ -30,7 +30,7 @@ TEST_CASE("ML-100K: warm-started BPRMF beats MostPop at NDCG@10 with full rankin
   mostpop.fit(data, nullptr, {});
   const Knowledge popular = distill(mostpop, "mostpop", dataset, kTest, data, 100, nullptr);
 
-  const UserItems held_out({&dataset.splits[kTest]}, dataset.n_users());
+  const UserItems held_out = SplitUsers(dataset, kTest).held_out;
   const double bprmf_ndcg = evaluate(previous->ranking_items, held_out, data.seen, nullptr, {10})
                                 .value(Metric::kNdcg, 10);
   const double mostpop_ndcg =
