@@ -43,6 +43,10 @@ void write_atomically(const std::string& path, const std::function<void(H5::H5Fi
       H5::H5File file(temporary, H5F_ACC_TRUNC);
       fill(file);
       file.flush(H5F_SCOPE_GLOBAL);
+      // An object left open keeps the file open past the rename, unfinished.
+      if (H5Fget_obj_count(file.getId(), H5F_OBJ_ALL) != 1) {
+        throw std::logic_error(path + ": an HDF5 object was left open while writing");
+      }
     } catch (const H5::Exception& error) {
       throw std::runtime_error(path + ": cannot write HDF5 file: " + error.getDetailMsg());
     }
@@ -68,7 +72,12 @@ H5::Group create_group(H5::Group& parent, const std::string& name) {
   const hid_t id = H5Gcreate2(parent.getId(), name.c_str(), H5P_DEFAULT, properties, H5P_DEFAULT);
   H5Pclose(properties);
   if (id < 0) throw H5::GroupIException("create_group", "cannot create group " + name);
-  return H5::Group(id);
+  // H5::Group(hid_t) takes a reference of its own; without closing ours the
+  // group stayed open, and with it the file, after the rename that should
+  // have completed it (its bytes changed again at process exit).
+  H5::Group group(id);
+  H5Gclose(id);
+  return group;
 }
 
 H5::DataSet create_dataset(H5::Group& group, const std::string& name, const H5::DataType& type,

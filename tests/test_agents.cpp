@@ -13,8 +13,11 @@
 #include "agents/dqn.hpp"
 #include "agents/replay_buffer.hpp"
 #include "agents/training.hpp"
+#include "data/dataset.hpp"
 #include "data/error.hpp"
+#include "data/synthetic.hpp"
 #include "examples/linear_agent.hpp"
+#include "teachers/bprmf.hpp"
 #include "torch_support/thread_scope.hpp"
 
 // LibTorch brings glog's CHECK macros; Catch's must win.
@@ -332,6 +335,90 @@ TEST_CASE("training without any rewarded item is bad input", "[agents][training]
   CHECK_THROWS_AS(train_agent(teacher, env.data, env.settings, env.split(), toy_training(1),
                               temporary_path("empty"), {}),
                   InputError);
+}
+
+// The same env data with every user's rewarded items replaced by as many
+// random items the user has not met: another set of held-out labels.
+EnvData with_random_labels(EnvData data, uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  std::vector<std::vector<int32_t>> items(static_cast<std::size_t>(data.n_users));
+  for (int32_t u = 0; u < data.n_users; ++u) {
+    const std::vector<int32_t> met(data.past.begin(u), data.past.end(u));
+    while (static_cast<int64_t>(items[u].size()) < data.rewarded.size(u)) {
+      const auto item = static_cast<int32_t>(engine() % static_cast<uint64_t>(data.n_items));
+      if (std::find(met.begin(), met.end(), item) == met.end() &&
+          std::find(items[u].begin(), items[u].end(), item) == items[u].end()) {
+        items[u].push_back(item);
+      }
+    }
+    std::sort(items[u].begin(), items[u].end());
+  }
+  data.rewarded = UserItems(items);
+  data.rewarded_rating.assign(static_cast<std::size_t>(data.rewarded.total()), 1.0f);
+  return data;
+}
+
+TEST_CASE("lists that are scored or shown do not depend on the held-out labels",
+          "[agents][training][label-free]") {
+  SyntheticSettings synthetic;
+  synthetic.n_interactions = 6000;
+  synthetic.n_users = 120;
+  synthetic.n_items = 300;
+  const Dataset dataset = make_dataset(generate_synthetic(synthetic), DatasetProvenance{});
+  TeacherSettings teacher_settings;
+  teacher_settings.epochs = 5;
+  BprMf teacher(teacher_settings);
+  const TrainingSet rl_data = training_set(dataset, kRl);
+  teacher.fit(rl_data, nullptr, {});
+  const Knowledge rl = distill(teacher, "bprmf", dataset, kRl, rl_data, 40, nullptr);
+  const EnvData train = make_env_data(dataset, rl, kRl);
+  EnvSettings settings;
+  settings.feedback = Feedback::kHits;  // training may see hits; the lists below may not
+  const Spaces spaces = RecEnv(train, settings).spaces();
+
+  DqnAgent dqn(train, spaces, toy_dqn(3));
+  DdpgAgent ddpg(train, spaces, toy_ddpg(3));
+  examples::LinearAgent linear(spaces, /*lr=*/0.1, /*epsilon=*/0.1, /*seed=*/3);
+  const JudgedSplit judged{&train, &train.rewarded, &train.past, nullptr};
+  for (Agent* agent : std::vector<Agent*>{&dqn, &ddpg, &linear}) {
+    const std::string checkpoint = temporary_path("label-free-" + agent->name());
+    train_agent(*agent, train, settings, judged, toy_training(2), checkpoint, {});
+    std::filesystem::remove(checkpoint);
+  }
+  const ItemSimilarity similarity(rl);
+  const ListPolicy rule = [&similarity](const ObservationBatch& observations,
+                                        std::vector<int32_t>& actions, std::vector<float>&) {
+    history_rerank_policy(observations, similarity, actions);
+  };
+
+  for (const Split split : {kValid, kTest}) {
+    const TrainingSet fit = training_set(dataset, split);
+    BprMf stage_teacher(teacher_settings);
+    stage_teacher.fit(fit, &rl, {});
+    const Knowledge knowledge = distill(stage_teacher, "bprmf", dataset, split, fit, 40, nullptr);
+    const EnvData labels = make_env_data(dataset, knowledge, split);
+    const EnvData other_labels = with_random_labels(labels, 11);
+    REQUIRE(labels.rewarded.total() == other_labels.rewarded.total());
+    for (Agent* agent : std::vector<Agent*>{&dqn, &ddpg, &linear}) {
+      INFO(agent->name() << " on " << kSplitNames[split]);
+      const RerankedLists shown = refine_lists(*agent, labels, settings, Feedback::kNone, 32);
+      const RerankedLists shown_other =
+          refine_lists(*agent, other_labels, settings, Feedback::kNone, 32);
+      CHECK(shown.items == shown_other.items);
+      // NaN never equals itself: compare the scores where they exist.
+      CHECK((shown.scores.array().isNaN() == shown_other.scores.array().isNaN()).all());
+      CHECK((shown.scores.array() == shown_other.scores.array() || shown.scores.array().isNaN())
+                .all());
+    }
+    EnvSettings label_free = settings;
+    label_free.feedback = Feedback::kNone;
+    CHECK(rerank_lists(labels, label_free, 32, rule).items ==
+          rerank_lists(other_labels, label_free, 32, rule).items);
+    // With hits fed back, the rule's later picks follow the labels: the check
+    // above could fail.
+    CHECK(rerank_lists(labels, settings, 32, rule).items !=
+          rerank_lists(other_labels, settings, 32, rule).items);
+  }
 }
 
 }  // namespace trd

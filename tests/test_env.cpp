@@ -678,6 +678,32 @@ TEST_CASE("RecEnv: hand-made fixture, every observation, reward and flag", "[env
     RecEnv env(data, fixture_settings(RewardKind::kGraded));
     play_literal(env, 0, kUser0First, user0_steps({3.0, 5 * kInvLog2Of3, 0, 2 * kInvLog2Of5, 0}));
   }
+  SECTION("user 0, feedback none: the same picks and rewards, the history never moves") {
+    EnvSettings settings = fixture_settings(RewardKind::kDcg);
+    settings.feedback = Feedback::kNone;
+    RecEnv env(data, settings);
+    std::vector<LiteralStep> steps = user0_steps({1.0, kInvLog2Of3, 0, kInvLog2Of5, 0});
+    for (LiteralStep& step : steps) step.next.history = {1, 3};  // the last H = 2 past items
+    play_literal(env, 0, kUser0First, steps);
+  }
+  SECTION("user 2, feedback none: the teacher policy's hits leave the half-empty history") {
+    EnvSettings settings = fixture_settings();
+    settings.feedback = Feedback::kNone;
+    RecEnv env(data, settings);
+    play_literal(env, 2, literal(2, 1, {kPad, 4}, {1, 0, 2}, {1, 1, 1}, {0, 1, 2}, {9, 8, 7}),
+                 {
+                     {0, 1, false, 0, false, false,
+                      literal(2, 2, {kPad, 4}, {0, 2, 3}, {1, 1, 1}, {1, 2, 3}, {8, 7, 6})},
+                     {0, 0, true, kInvLog2Of3, false, false,
+                      literal(2, 3, {kPad, 4}, {2, 3, 5}, {1, 1, 1}, {2, 3, 4}, {7, 6, 5})},
+                     {0, 2, false, 0, false, false,
+                      literal(2, 4, {kPad, 4}, {3, 5, 6}, {1, 1, 1}, {3, 4, 5}, {6, 5, 4})},
+                     {0, 3, true, kInvLog2Of5, false, false,
+                      literal(2, 5, {kPad, 4}, {5, 6, 7}, {1, 1, 1}, {4, 5, 6}, {5, 4, 3})},
+                     {0, 5, false, 0, true, false,
+                      literal(2, 6, {kPad, 4}, {6, 7, 8}, {1, 1, 1}, {5, 6, 7}, {4, 3, 2})},
+                 });
+  }
   SECTION("user 0: a masked slot is rejected near the end, and the state is kept") {
     RecEnv env(data, fixture_settings());
     env.reset(0, 0);
@@ -745,6 +771,10 @@ TEST_CASE("RecEnv and VecRecEnv: bad settings, users and reward names are InputE
   CHECK(parse_reward_kind("graded") == RewardKind::kGraded);
   CHECK_THROWS_AS(parse_reward_kind("ndcg"), InputError);
   CHECK_THROWS_AS(parse_reward_kind(""), InputError);
+  CHECK(parse_feedback("hits", "--feedback") == Feedback::kHits);
+  CHECK(parse_feedback("none", "--feedback") == Feedback::kNone);
+  CHECK_THROWS_WITH(parse_feedback("labels", "--feedback"),
+                    "--feedback 'labels': expected hits or none");
 
   EnvSettings settings = fixture_settings();
   settings.n_actions = 0;
@@ -1280,4 +1310,69 @@ TEST_CASE("baseline policies: teacher picks slot 0, random covers exactly the va
 }
 
 }  // namespace
+
+
+// The reference lines on the fixture, by hand. Item i's embedding is the
+// single number i, so a candidate's similarity to the history is c * (sum of
+// the history's ids): the rule takes the largest id in the window.
+TEST_CASE("history_rerank and window_ceiling: the fixture's lists by hand", "[env][policies]") {
+  EnvData data = fixture_data();
+  data.item_embeddings.resize(data.n_items, 1);
+  for (int32_t i = 0; i < data.n_items; ++i) data.item_embeddings(i, 0) = static_cast<float>(i);
+  EnvSettings settings = fixture_settings();
+  settings.feedback = Feedback::kNone;
+  const ItemSimilarity similarity = FeatureView(data).similarity();
+  REQUIRE(similarity.available());
+  CHECK(similarity(3, 4) == 12.0f);
+
+  const RerankedLists rule =
+      rerank_lists(data, settings, /*batch_users=*/2,
+                   [&similarity](const ObservationBatch& observations,
+                                 std::vector<int32_t>& actions, std::vector<float>&) {
+                     history_rerank_policy(observations, similarity, actions);
+                   });
+  RowMatrixXi expected = RowMatrixXi::Constant(3, 9, -1);
+  expected.row(0).head(6) << 9, 7, 4, 5, 2, 0;   // windows 7 2 9 | 7 2 4 | 2 4 0 | 2 0 5 | 2 0
+  expected.row(1).head(2) << 6, 3;               // no history: every score 0, the teacher's order
+  expected.row(2) << 2, 3, 5, 6, 7, 1, 0, 8, 9;  // history {4}: the largest id each time
+  CHECK(rule.items == expected);
+  CHECK(rule.scores.array().isNaN().all());  // the rule reports no scores
+
+  const RerankedLists ceiling =
+      rerank_lists(data, settings, /*batch_users=*/3,
+                   [&data](const ObservationBatch& observations, std::vector<int32_t>& actions,
+                           std::vector<float>&) {
+                     window_ceiling_policy(observations, data, actions);
+                   });
+  expected = RowMatrixXi::Constant(3, 9, -1);
+  expected.row(0).head(6) << 2, 4, 7, 5, 9, 0;  // rewarded 2 4 5: each as soon as it is in the window
+  expected.row(1).head(2) << 3, 6;
+  expected.row(2) << 0, 3, 1, 2, 5, 6, 7, 8, 9;  // rewarded 0 3
+  CHECK(ceiling.items == expected);
+}
+
+TEST_CASE("ItemSimilarity: neighbour weights in either direction, 0 otherwise", "[env]") {
+  const RowMatrixXf no_embeddings;
+  RowMatrixXi neighbours(4, 2);
+  neighbours << 1, 2,  //
+      0, -1,           //
+      -1, -1,          //
+      2, -1;
+  RowMatrixXf weights(4, 2);
+  weights << 0.5f, 0.25f,  //
+      0.75f, 0.0f,         //
+      0.0f, 0.0f,          //
+      0.125f, 0.0f;
+  const ItemSimilarity similarity(no_embeddings, neighbours, weights);
+  CHECK(similarity.available());
+  CHECK(similarity.n_items() == 4);
+  CHECK(similarity(0, 1) == 0.5f);    // 0 lists 1
+  CHECK(similarity(1, 0) == 0.75f);   // 1 lists 0 with its own weight
+  CHECK(similarity(2, 0) == 0.25f);   // 2 lists nothing; 0 lists 2
+  CHECK(similarity(2, 3) == 0.125f);  // 3 lists 2
+  CHECK(similarity(1, 3) == 0.0f);
+  const RowMatrixXi none;
+  CHECK_FALSE(ItemSimilarity(no_embeddings, none, weights).available());
+}
+
 }  // namespace trd
