@@ -123,6 +123,24 @@ int inspect_knowledge(const std::string& path, bool json) {
   std::vector<std::string> state;
   for (const auto& entry : k.teacher_state) state.push_back(entry.first);
   summary["teacher_state"] = state;
+  summary["item_neighbours"] = k.neighbour_items.cols();
+  const KnowledgeProtocol& protocol = k.protocol;
+  summary["protocol"] = nullptr;
+  std::string ranked = "no protocol attributes (taken as a full ranking)";
+  if (protocol.recorded) {
+    summary["protocol"] = {{"candidates", protocol.candidates},
+                           {"candidate_seed", protocol.candidate_seed},
+                           {"fit_on", protocol.fit_on},
+                           {"warm_start_crc32", protocol.warm_start_crc32}};
+    ranked = (protocol.candidates > 0
+                  ? "ranked within " + std::to_string(protocol.candidates) +
+                        " candidates (seed " + std::to_string(protocol.candidate_seed) + ")"
+                  : std::string("full ranking")) +
+             ", fit on " + protocol.fit_on +
+             (protocol.warm_start_crc32.empty() ? ""
+                                                : ", warm-started from CRC-32 " +
+                                                      protocol.warm_start_crc32);
+  }
   std::cout << path << ": " << kKnowledgeFormat << " v" << kKnowledgeVersion << ", " << k.teacher
             << " on " << k.dataset << ", stage " << k.stage << "\n"
             << "  " << k.n_users << " users x " << k.list_length() << " ranked items (" << padding
@@ -130,7 +148,10 @@ int inspect_knowledge(const std::string& path, bool json) {
             << (k.has_embeddings() ? "embeddings of dim " + std::to_string(k.dim())
                                    : std::string("no embeddings"))
             << (state.empty() ? "" : "; " + std::to_string(state.size()) + " teacher-state arrays")
-            << "\n";
+            << (k.has_neighbours()
+                    ? "; " + std::to_string(k.neighbour_items.cols()) + " neighbours per item"
+                    : std::string())
+            << "\n  " << ranked << "\n";
   if (json) print_json(summary);
   return kExitOk;
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The README's student table: `trd run` on ML-100K (default protocol) for
-several seeds; prints teacher, student and MostPop test metrics as means over
-the seeds, the student's relative gain, and a 95% bootstrap interval of
-student - teacher pooled over the seeds: each user's difference is averaged
-over the seeds, then users are resampled (1000 times, numpy seed 0).
+several seeds; prints the test metrics of the five report lines (teacher,
+student, MostPop, history_rerank, window_ceiling) as means over the seeds,
+and the student's relative gain over the teacher and over history_rerank with
+a 95% bootstrap interval of the difference pooled over the seeds: each user's
+difference is averaged over the seeds, then users are resampled (1000 times,
+numpy seed 0).
 
 Usage: scripts/student_table.py [--trd build/apps/trd] [--seeds 0,1,2]
                                 [--out runs/student-table] [-- extra trd run flags]
@@ -17,21 +19,24 @@ import subprocess
 import sys
 
 
-def pooled_interval(out, seeds, key):
-    """95% percentile bootstrap of the mean over users of student - teacher,
+def pooled_interval(out, seeds, key, reference):
+    """95% percentile bootstrap of the mean over users of student - reference,
     each user's difference averaged over the seeds' runs."""
     import numpy as np
     differences = None
     for seed in seeds:
         with open(f"{out}/seed-{seed}/eval_per_user.csv") as f:
             rows = list(csv.DictReader(f))
-        d = np.array([float(r[f"student:{key}"]) - float(r[f"teacher:{key}"]) for r in rows])
+        d = np.array([float(r[f"student:{key}"]) - float(r[f"{reference}:{key}"]) for r in rows])
         differences = d if differences is None else differences + d
     differences /= len(seeds)
     rng = np.random.default_rng(0)
     means = [differences[rng.integers(0, len(differences), len(differences))].mean()
              for _ in range(1000)]
     return np.percentile(means, 2.5), np.percentile(means, 97.5)
+
+
+LINES = ("teacher", "student", "mostpop", "history_rerank", "window_ceiling")
 
 
 def main():
@@ -57,19 +62,30 @@ def main():
           f", mean of seeds {args.seeds}; {first['users']} users "
           f"({first['users_without_history']} without history); "
           f"run time {statistics.median(r['seconds'] for r in runs):.1f} s (median)\n")
-    print("| metric | teacher | student | MostPop | student vs teacher | "
-          "student - teacher, 95% CI pooled over seeds |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    applicable = [line for line in LINES if all(r[line] is not None for r in runs)]
+    print(f"lists built with eval feedback '{first['eval_feedback']}'"
+          + (" (THEY USED HELD-OUT LABELS)" if first["lists_used_held_out_labels"] else
+             " (label-free)") + "; window_ceiling is an upper bound that reads the labels\n")
+    references = [r for r in ("teacher", "history_rerank") if r in applicable]
+    print("| metric | " + " | ".join(applicable) + " | "
+          + " | ".join(f"student vs {r}: gain, difference [95% CI pooled over seeds]"
+                       for r in references) + " |")
+    print("| --- |" + " ---: |" * len(applicable) + " --- |" * len(references))
     for metric in ("ndcg", "precision", "recall", "hr", "map", "mrr"):
         for k in (1, 5, 10, 20):
             key = f"{metric}@{k}"
-            mean = {who: statistics.mean(r[who][key] for r in runs)
-                    for who in ("teacher", "student", "mostpop")}
-            gain = 100.0 * (mean["student"] / mean["teacher"] - 1.0) if mean["teacher"] else 0.0
-            low, high = pooled_interval(args.out, seeds, key)
-            print(f"| {key} | {mean['teacher']:.4f} | {mean['student']:.4f} | "
-                  f"{mean['mostpop']:.4f} | {gain:+.1f}% | "
-                  f"{mean['student'] - mean['teacher']:+.4f} [{low:+.4f}, {high:+.4f}] |")
+            mean = {who: statistics.mean(r[who][key] for r in runs) for who in applicable}
+            cells = [f"{mean[who]:.4f}" for who in applicable]
+            for reference in references:
+                gain = (100.0 * (mean["student"] / mean[reference] - 1.0)
+                        if mean[reference] else 0.0)
+                low, high = pooled_interval(args.out, seeds, key, reference)
+                cells.append(f"{gain:+.1f}%, {mean['student'] - mean[reference]:+.4f} "
+                             f"[{low:+.4f}, {high:+.4f}]")
+            print(f"| {key} | " + " | ".join(cells) + " |")
+    for line in LINES:
+        if line not in applicable:
+            print(f"\n{line}: {first['not_applicable'][line]}")
 
 
 if __name__ == "__main__":
