@@ -218,7 +218,15 @@ void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, 
 void check_candidates(const Knowledge& knowledge, const std::string& knowledge_path,
                       int n_candidates, uint64_t candidate_seed) {
   const KnowledgeProtocol& protocol = knowledge.protocol;
-  if (protocol.candidates == 0) return;
+  if (protocol.candidates == 0) {
+    if (protocol.recorded && n_candidates > 0) {
+      throw InputError(knowledge_path + ": attribute candidates = 0 (a full ranking, cut at " +
+                       std::to_string(knowledge.list_length()) + " items), expected " +
+                       std::to_string(n_candidates) + ": rank within those sets with trd teacher "
+                       "--candidates " + std::to_string(n_candidates));
+    }
+    return;
+  }
   const std::string ranked = "its lists were ranked within " +
                              std::to_string(protocol.candidates) +
                              " candidates drawn with seed " +
@@ -237,6 +245,16 @@ void check_candidates(const Knowledge& knowledge, const std::string& knowledge_p
                      std::to_string(protocol.candidate_seed) + ", expected " +
                      std::to_string(n_candidates) + " and " + std::to_string(candidate_seed) +
                      " (" + ranked + ", not within the sets asked for here)");
+  }
+}
+
+void check_warm_start_from(const Knowledge& knowledge, const std::string& knowledge_path,
+                           const std::string& earlier_crc32, const std::string& earlier_path) {
+  const std::string& recorded = knowledge.protocol.warm_start_crc32;
+  if (!recorded.empty() && recorded != earlier_crc32) {
+    throw InputError(knowledge_path + ": attribute warm_start_crc32 = " + recorded +
+                     ", expected " + earlier_crc32 + " (the CRC-32 of " + earlier_path +
+                     "): it continues another teacher than the one the student learned from");
   }
 }
 

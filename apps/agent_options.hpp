@@ -35,9 +35,17 @@ void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, 
 /// InputError unless the scoring uses the candidate sets the file's lists
 /// were ranked within: a file ranked within N candidates drawn with seed S
 /// must be scored with --candidates N and candidate seed S (never as a full
-/// ranking). A file without protocol attributes is taken as a full ranking.
+/// ranking), and a full-ranking file only as one (its cut lists would miss
+/// candidates). A file without protocol attributes is taken as a full ranking
+/// that may be restricted to candidates, as before such files recorded it.
 void check_candidates(const Knowledge& knowledge, const std::string& knowledge_path,
                       int n_candidates, uint64_t candidate_seed);
+
+/// InputError when `knowledge` records a warm start from another file than
+/// the one at `earlier_crc32` (the earlier stage the student's tables come
+/// from); a fresh fit or a file without the attribute passes.
+void check_warm_start_from(const Knowledge& knowledge, const std::string& knowledge_path,
+                           const std::string& earlier_crc32, const std::string& earlier_path);
 
 /// What a report says of how a knowledge file was ranked.
 std::string protocol_text(const Knowledge& knowledge, const std::string& knowledge_path,

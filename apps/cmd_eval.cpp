@@ -106,8 +106,10 @@ int run_eval(const std::vector<std::string>& args) {
     inputs.threads = v["threads"].as<int>();
     const nlohmann::json figures = report_student(inputs);
     if (!csv_path.empty()) {
-      std::filesystem::copy_file(inputs.out_dir + "/eval.csv", csv_path,
-                                 std::filesystem::copy_options::overwrite_existing);
+      std::ifstream written(inputs.out_dir + "/eval.csv");
+      std::ostringstream content;
+      content << written.rdbuf();
+      write_text_atomically(csv_path, content.str());
     }
     if (v["json"].as<bool>()) print_json(figures);
     return kExitOk;

@@ -91,6 +91,13 @@ int run_recommend(const std::vector<std::string>& args) {
   const Dataset dataset = read_dataset(dataset_path);
   const Knowledge knowledge = read_knowledge(knowledge_path);
   check_knowledge_matches(knowledge, knowledge_path, dataset, dataset_path);
+  if (knowledge.protocol.candidates > 0) {
+    // Candidate sets hold the stage's held-out items: such lists show labels.
+    throw InputError(knowledge_path + ": attribute candidates = " +
+                     std::to_string(knowledge.protocol.candidates) +
+                     ", expected 0: lists ranked within candidate sets (which hold the held-out "
+                     "items) are for scoring, never for showing to users");
+  }
   const Split stage = parse_stage(knowledge.stage, knowledge_path + ": attribute stage");
   const std::vector<int32_t> users =
       v["users"].as<std::string>().empty() ? std::vector<int32_t>{}

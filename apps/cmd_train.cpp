@@ -11,6 +11,7 @@
 #include "apps/commands.hpp"
 #include "data/atomic_file.hpp"
 #include "data/error.hpp"
+#include "data/loaders.hpp"
 #include "data/ranking.hpp"
 #include "torch_support/thread_scope.hpp"
 
@@ -42,6 +43,8 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   check_knowledge_matches(valid_knowledge, valid_knowledge_path, dataset, dataset_path);
   check_stage(train_knowledge, train_knowledge_path, kRl, "trd train --knowledge");
   check_stage(valid_knowledge, valid_knowledge_path, kValid, "trd train --valid-knowledge");
+  check_warm_start_from(valid_knowledge, valid_knowledge_path, file_crc32(train_knowledge_path),
+                        train_knowledge_path);
   if (train_knowledge.teacher != valid_knowledge.teacher ||
       train_knowledge.user_embeddings.cols() != valid_knowledge.user_embeddings.cols()) {
     throw InputError(valid_knowledge_path + ": holds " + valid_knowledge.teacher +

@@ -150,6 +150,13 @@ Knowledge read_training_knowledge(const nlohmann::json& sidecar, const std::stri
   }
   Knowledge knowledge = read_knowledge(path);
   check_stage(knowledge, path, kRl, "the history_rerank reference");
+  const std::string teacher = trained_on.at("teacher");
+  if (knowledge.teacher != teacher || knowledge.dim() != trained_on.at("dim").get<int>()) {
+    throw InputError(path + ": holds " + knowledge.teacher + " knowledge of width " +
+                     std::to_string(knowledge.dim()) + ", but the student in " + agent_dir +
+                     " learned from " + teacher + " of width " +
+                     std::to_string(trained_on.at("dim").get<int>()));
+  }
   return knowledge;
 }
 
@@ -171,6 +178,13 @@ nlohmann::json report_student(const StudentReportInputs& in) {
   const Knowledge reference = read_training_knowledge(student.sidecar, in.agent_dir,
                                                       in.reference_knowledge_path, reference_path);
   check_knowledge_matches(reference, reference_path, dataset, in.dataset_path);
+  try {
+    const nlohmann::json& valid = student.sidecar.at("valid_knowledge");
+    check_warm_start_from(knowledge, in.knowledge_path, valid.at("crc32").get<std::string>(),
+                          valid.at("file").get<std::string>());
+  } catch (const nlohmann::json::exception& error) {
+    throw InputError(in.agent_dir + "/agent.json: malformed agent sidecar: " + error.what());
+  }
   const RerankedLists student_lists =
       refine_lists(*student.agent, data, student.env, in.eval_feedback, kListBatch);
 

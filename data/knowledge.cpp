@@ -113,6 +113,10 @@ void validate_neighbours(const std::string& path, const RowMatrixXi& items,
                          std::to_string(weights(r, c)) + " (expected finite values)");
       }
       if (item == -1) {
+        if (weights(r, c) != 0.0f) {
+          throw InputError(path + ": /item_neighbours/weights" + shape_text(r, c) + " is " +
+                           std::to_string(weights(r, c)) + " at -1 padding (expected 0)");
+        }
         padding = true;
         continue;
       }

@@ -85,7 +85,8 @@ def main():
             print(f"| {key} | " + " | ".join(cells) + " |")
     for line in LINES:
         if line not in applicable:
-            print(f"\n{line}: {first['not_applicable'][line]}")
+            reason = next(r["not_applicable"][line] for r in runs if r[line] is None)
+            print(f"\n{line}: {reason}")
 
 
 if __name__ == "__main__":

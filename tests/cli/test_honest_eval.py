@@ -54,7 +54,7 @@ def check_report(out, figures):
     with open(os.path.join(out, "eval.md")) as f:
         markdown = f.read()
     assert "upper bound that reads the held-out labels" in markdown
-    assert "label-free" in markdown
+    assert "Lists built label-free (feedback none)." in markdown
 
 
 def check_recommend(out):
@@ -131,6 +131,13 @@ def check_protocol(tmp, out):
     run("eval", "--dataset", dataset, "--knowledge", sampled, "--candidates", "200",
         "--candidate-seed", "3", "--seed", "9")
 
+    expect_bad_input(["eval", "--dataset", dataset, "--knowledge",
+                      os.path.join(out, "bprmf-test.h5"), "--candidates", "100"],
+                     "bprmf-test.h5", "attribute candidates = 0", "expected 100")
+    expect_bad_input(["recommend", "--agent", agent, "--knowledge", sampled, "--out",
+                      os.path.join(tmp, "never.csv")], sampled, "attribute candidates = 200")
+    assert not os.path.exists(os.path.join(tmp, "never.csv"))
+
     train = ["train", "--dataset", dataset, "--out", os.path.join(tmp, "never"), "--epochs", "1"]
     expect_bad_input(train + ["--knowledge", os.path.join(out, "bprmf-test.h5"),
                               "--valid-knowledge", os.path.join(out, "bprmf-valid.h5")],
@@ -138,6 +145,16 @@ def check_protocol(tmp, out):
     expect_bad_input(train + ["--knowledge", os.path.join(out, "bprmf-rl.h5"),
                               "--valid-knowledge", os.path.join(out, "bprmf-rl.h5")],
                      "bprmf-rl.h5", "attribute stage = 'rl', expected 'valid'")
+    # A valid stage continued from another rl-stage teacher than the student's.
+    other_rl = os.path.join(tmp, "other-rl.h5")
+    other_valid = os.path.join(tmp, "other-valid.h5")
+    run("teacher", "--dataset", dataset, "--teacher", "bprmf", "--stage", "rl", "--epochs", "5",
+        "--seed", "8", "--out", other_rl)
+    run("teacher", "--dataset", dataset, "--teacher", "bprmf", "--stage", "valid", "--epochs",
+        "5", "--init", other_rl, "--out", other_valid)
+    expect_bad_input(train + ["--knowledge", os.path.join(out, "bprmf-rl.h5"),
+                              "--valid-knowledge", other_valid],
+                     other_valid, "attribute warm_start_crc32", "bprmf-rl.h5")
     assert not os.path.exists(os.path.join(tmp, "never"))
     expect_bad_input(["eval", "--dataset", dataset, "--knowledge",
                       os.path.join(out, "bprmf-valid.h5"), "--agent", agent, "--out",
