@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/loaders.hpp"
 #include "data/splits.hpp"
@@ -126,4 +127,36 @@ TEST_CASE("ML-100K splits have the documented sizes", "[splits][ml-100k]") {
 }
 
 }  // namespace
+// User 0's 15 rows are cut at 9, 11, 12: items 1-7, 10, 11 in base, 12 and 13
+// in rl, 14 in valid, then 2 again and 8 twice (ratings 3 and 5) in test.
+// Item 2 was met before the test split: no list can hold it, so it is not
+// held out; 8 counts once, with its highest rating.
+TEST_CASE("SplitUsers drops held-out items met before the split; the fingerprint sees ratings",
+          "[splits]") {
+  Interactions interactions;
+  const std::vector<int32_t> items = {1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 2, 8, 8};
+  const std::vector<float> ratings = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 3, 5};
+  for (std::size_t row = 0; row < items.size(); ++row) {
+    interactions.table.push_back(0, items[row], ratings[row], static_cast<int64_t>(row));
+  }
+  interactions.users.integers = {10};
+  for (int64_t i = 0; i < 15; ++i) interactions.items.integers.push_back(100 + i);
+  DatasetProvenance provenance;
+  provenance.ratios = {0.6, 0.1, 0.1, 0.2};
+  const Dataset dataset = make_dataset(interactions, provenance);
+  REQUIRE(dataset.splits[kTest].size() == 3);
+
+  const SplitUsers test(dataset, kTest);
+  CHECK(std::vector<int32_t>(test.held_out.begin(0), test.held_out.end(0)) ==
+        std::vector<int32_t>{8});
+  CHECK(test.held_out_rating == std::vector<float>{5});
+  CHECK(test.seen.size(0) == 12);
+
+  Interactions rerated = interactions;
+  rerated.table.rating[14] = 4;
+  CHECK(dataset_fingerprint(make_dataset(rerated, provenance)) != dataset_fingerprint(dataset));
+  CHECK(dataset_fingerprint(make_dataset(interactions, provenance)) ==
+        dataset_fingerprint(dataset));
+}
+
 }  // namespace trd
