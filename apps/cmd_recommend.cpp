@@ -1,7 +1,6 @@
 // `trd recommend`: a trained student's lists for users, the way it is used:
 // no held-out split is read at all.
 
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <unordered_map>
