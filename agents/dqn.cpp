@@ -2,22 +2,18 @@
 
 #include <algorithm>
 
+#include "data/error.hpp"
 #include "data/random.hpp"
 #include "env/policies.hpp"
 
 namespace trd {
 namespace {
 
-constexpr int kTeacherFeatures = 2;  // see ObservationTensors::teacher_features
-
-// Slot part inputs: the candidate's embedding, its products with the user and
-// with the history mean, those products' sums (dot products) standardised
-// within the window, and optionally the teacher features. An MLP learns dot
-// products poorly from a plain concatenation, and on ML-100K how close a
-// candidate is to the user's recent items is
-// the strongest signal the teacher's order leaves out.
-int64_t slot_inputs(int64_t dim, const DqnSettings& settings) {
-  return (settings.slot_embeddings ? 3 * dim : 0) + 1 + kTeacherFeatures;
+// The slot part reads the env's features and, opt-in, the candidate's
+// embedding with its products with the user and with the history mean: an
+// MLP learns dot products poorly from a plain concatenation.
+int64_t slot_inputs(const Spaces& spaces, int64_t dim, const DqnSettings& settings) {
+  return spaces.n_features + (settings.slot_embeddings ? 3 * dim : 0);
 }
 
 }  // namespace
@@ -35,44 +31,40 @@ torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& ter
 
 QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
     : pad_item_(spaces.pad_item),
-      teacher_features_(settings.teacher_features),
       slot_embeddings_(settings.slot_embeddings),
       state_embeddings_(settings.state_embeddings) {
   embeddings_ =
       register_module("embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
   const int64_t dim = embeddings_->dim();
+  if (slot_inputs(spaces, dim, settings) == 0) {
+    throw InputError("dqn: the slots have no inputs (--features none needs --slot-embeddings)");
+  }
   state_layer_ = register_module(
       "state", torch::nn::Linear((state_embeddings_ ? dim * (spaces.history_length + 1) : 0) + 1,
                                  settings.hidden));
   slot_layer_ = register_module(
       "slot",
       torch::nn::Linear(
-          torch::nn::LinearOptions(slot_inputs(dim, settings), settings.hidden).bias(false)));
+          torch::nn::LinearOptions(slot_inputs(spaces, dim, settings), settings.hidden).bias(false)));
   hidden_layer_ = register_module("hidden", torch::nn::Linear(settings.hidden, settings.hidden));
   output_layer_ = register_module("output", torch::nn::Linear(settings.hidden, 1));
 }
 
 torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
-  const torch::Tensor user = embeddings_->users(observations.user);        // [B, d]
-  const torch::Tensor history = embeddings_->items(observations.history);  // [B, H, d]
-  const torch::Tensor history_mean =
-      embeddings_->history_mean(observations.history, pad_item_);  // [B, d]
+  const torch::Tensor user = embeddings_->users(observations.user);  // [B, d]
   const torch::Tensor state = state_layer_(
-      state_embeddings_ ? torch::cat({user, history.flatten(1), observations.position}, 1)
-                        : observations.position);                            // [B, h]
-  const torch::Tensor candidates = embeddings_->items(observations.window);  // [B, n, d]
-  const torch::Tensor with_user = candidates * user.unsqueeze(1);
-  const torch::Tensor with_history = candidates * history_mean.unsqueeze(1);
-  std::vector<torch::Tensor> slot_parts = {
-      standardize_rows(with_history.sum(2), observations.mask).unsqueeze(2)};
-  if (teacher_features_) {
-    slot_parts.push_back(observations.teacher_features);
-  } else {
-    // Two columns, so the layer's shape does not depend on the flag.
-    const torch::Tensor user_scores = standardize_rows(with_user.sum(2), observations.mask);
-    slot_parts.push_back(torch::stack({user_scores, torch::zeros_like(user_scores)}, 2));
+      state_embeddings_
+          ? torch::cat({user, embeddings_->items(observations.history).flatten(1),
+                        observations.position},
+                       1)
+          : observations.position);  // [B, h]
+  std::vector<torch::Tensor> slot_parts = {observations.features};
+  if (slot_embeddings_) {
+    const torch::Tensor candidates = embeddings_->items(observations.window);  // [B, n, d]
+    const torch::Tensor history_mean = embeddings_->history_mean(observations.history, pad_item_);
+    slot_parts.insert(slot_parts.end(), {candidates, candidates * user.unsqueeze(1),
+                                         candidates * history_mean.unsqueeze(1)});
   }
-  if (slot_embeddings_) slot_parts.insert(slot_parts.end(), {candidates, with_user, with_history});
   const torch::Tensor slots = slot_layer_(torch::cat(slot_parts, 2));  // [B, n, h]
   const torch::Tensor hidden = torch::relu(hidden_layer_(torch::relu(state.unsqueeze(1) + slots)));
   return output_layer_(hidden).squeeze(2);
@@ -160,7 +152,9 @@ std::vector<CheckpointDimension> dqn_dimensions(const Spaces& spaces, const DqnS
                                                 int64_t dim) {
   std::vector<CheckpointDimension> dimensions = env_dimensions(spaces, dim);
   dimensions.push_back({"hidden", settings.hidden});
-  dimensions.push_back({"teacher_features", settings.teacher_features ? 1 : 0});
+  dimensions.push_back({"slot features", spaces.n_features});
+  dimensions.push_back({"slot embeddings", settings.slot_embeddings ? 1 : 0});
+  dimensions.push_back({"state embeddings", settings.state_embeddings ? 1 : 0});
   return dimensions;
 }
 

@@ -20,13 +20,12 @@
 namespace trd {
 
 struct DqnSettings {
-  int hidden = 64;                  ///< width of the two hidden layers
+  int hidden = 16;                  ///< width of the two hidden layers (wider overfit on ML-100K)
   int dim = 32;                     ///< embedding width when the teacher has none
   bool train_embeddings = false;    ///< fine-tune the teacher's embeddings (default: frozen)
-  bool teacher_features = true;     ///< feed the teacher's score and rank (TRD's --pred_score)
   bool slot_embeddings = false;     ///< feed each candidate's embedding and its products too
   bool state_embeddings = false;    ///< feed the user's and history's embeddings to the state part
-  double gamma = 0.9;               ///< discount
+  double gamma = 0.5;               ///< discount
   double lr = 1e-3;                 ///< Adam learning rate
   double grad_clip = 10.0;          ///< max global gradient norm
   int batch_size = 256;             ///< transitions per update
@@ -38,8 +37,7 @@ struct DqnSettings {
   int64_t epsilon_decay_steps = 20000;  ///< exploring user-steps of the linear decay
   uint64_t seed = 0;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, teacher_features,
-                                   slot_embeddings, state_embeddings, gamma, lr, grad_clip,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, slot_embeddings, state_embeddings, gamma, lr, grad_clip,
                                    batch_size, replay_capacity, learning_starts, target_update,
                                    epsilon_start, epsilon_end, epsilon_decay_steps, seed)
 
@@ -51,7 +49,9 @@ torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& ter
                           const torch::Tensor& next_mask, const torch::Tensor& next_online,
                           const torch::Tensor& next_target, double gamma);
 
-/// Q(s, .) over every slot: [B, n], unmasked.
+/// Q(s, .) over every slot: [B, n], unmasked. The slot part reads the env's
+/// slot features (EnvSettings::features); the embedding inputs DESIGN.md
+/// names (user, history and candidate embeddings) are the two opt-in flags.
 class QNetworkImpl : public torch::nn::Module {
  public:
   QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings);
@@ -60,7 +60,6 @@ class QNetworkImpl : public torch::nn::Module {
 
  private:
   int32_t pad_item_;
-  bool teacher_features_;
   bool slot_embeddings_;
   bool state_embeddings_;
   EmbeddingTables embeddings_{nullptr};

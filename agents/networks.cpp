@@ -51,6 +51,10 @@ ObservationTensors to_tensors(const ObservationBatch& observations, int episode_
       tensors.mask.to(torch::kFloat32) / torch::log2(rank.clamp_min(0.0) + 2.0);
   tensors.teacher_features =
       torch::stack({standardize_rows(score, tensors.mask), rank_feature}, /*dim=*/2);
+  const int64_t f = observations.n_features;
+  tensors.features = f == 0 ? torch::zeros({b, n, 0})
+                            : torch::from_blob(const_cast<float*>(observations.features.data()),
+                                               {b, n, f}, torch::kFloat32);
   return tensors;
 }
 

@@ -23,6 +23,7 @@ struct ObservationTensors {
   torch::Tensor mask;              ///< [B, n] bool, true where a slot holds a candidate
   torch::Tensor position;          ///< [B, 1] float: (t - 1) / K, how far the episode is
   torch::Tensor teacher_features;  ///< [B, n, 2] float: standardised score, 1 / log2(rank + 2)
+  torch::Tensor features;          ///< [B, n, F] float: the env's slot features (EnvSettings::features)
 };
 
 /// A replay minibatch as tensors.

@@ -10,8 +10,10 @@ namespace trd {
 namespace {
 
 void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces) {
-  sample.observations.resize(rows, spaces.history_length, spaces.n_actions, spaces.pad_item);
-  sample.next_observations.resize(rows, spaces.history_length, spaces.n_actions, spaces.pad_item);
+  sample.observations.resize(rows, spaces.history_length, spaces.n_actions, spaces.pad_item,
+                                   spaces.n_features);
+  sample.next_observations.resize(rows, spaces.history_length, spaces.n_actions, spaces.pad_item,
+                                   spaces.n_features);
   sample.actions.assign(rows, 0);
   sample.rewards.assign(rows, 0.0f);
   sample.terminated.assign(rows, 0);

@@ -22,13 +22,18 @@ po::typed_value<double>* real(double value) {
 
 }  // namespace
 
+// trd's student defaults where they differ from DESIGN.md's env and agent:
+// measured on ML-100K valid (README, "What the student reads").
+constexpr int kStudentWindow = 50;
+
 po::options_description env_options() {
   po::options_description options("Environment options");
   const EnvSettings defaults;
   // clang-format off
   options.add_options()
-      ("n-actions", po::value<int>()->default_value(defaults.n_actions),
-       "window slots: candidates the agent picks from at each step")
+      ("n-actions", po::value<int>()->default_value(kStudentWindow),
+       "window slots: candidates the agent picks from at each step (DESIGN.md's env has 20; on "
+       "ML-100K 50 gave the learned student more room over history_rerank)")
       ("history", po::value<int>()->default_value(defaults.history_length),
        "H: last hit items in the observation")
       ("episode-length", po::value<int>()->default_value(defaults.episode_length),
@@ -36,7 +41,13 @@ po::options_description env_options() {
       ("reward", po::value<std::string>()->default_value("dcg"), "dcg, binary or graded")
       ("feedback", po::value<std::string>()->default_value(feedback_name(defaults.feedback)),
        "while training: hits (a hit joins the history) or none (the history stays the last H "
-       "positives before the split); lists that are scored or shown are always built with none");
+       "positives before the split); lists that are scored or shown are always built with none")
+      ("features", po::value<std::string>()->default_value("default"),
+       "what each observation reports per slot, comma-separated: teacher_score, teacher_rank, "
+       "history_similarity, recent_similarity (one column per history item), popularity, "
+       "transitions, transition_share, reverse_transitions, position; default (all) or none. The DQN reads them; "
+       "teacher_score,teacher_rank with --state-embeddings 1 --slot-embeddings 1 is DESIGN.md's "
+       "literal DQN input");
   // clang-format on
   return options;
 }
@@ -54,8 +65,6 @@ po::options_description agent_options() {
       ("train-embeddings", po::value<bool>()->default_value(dqn.train_embeddings),
        "fine-tune the embedding tables (initialised from the teacher's); off by default because "
        "on ML-100K fine-tuning let the student memorise the rl split's users")
-      ("teacher-features", po::value<bool>()->default_value(dqn.teacher_features),
-       "feed the teacher's score and rank of each slot (TRD's --pred_score)")
       ("slot-embeddings", po::value<bool>()->default_value(dqn.slot_embeddings),
        "dqn: feed each candidate's embedding and its products with the state, beside their "
        "dot products")
@@ -126,6 +135,7 @@ EnvSettings env_settings(const po::variables_map& v) {
   settings.episode_length = v["episode-length"].as<int>();
   settings.reward = parse_reward_kind(v["reward"].as<std::string>());
   settings.feedback = parse_feedback(v["feedback"].as<std::string>(), "--feedback");
+  settings.features = parse_slot_features(v["features"].as<std::string>(), "--features");
   return settings;
 }
 
@@ -135,7 +145,6 @@ AgentSettings agent_settings(const po::variables_map& v) {
   dqn.hidden = v["hidden"].as<int>();
   dqn.dim = v["dim"].as<int>();
   dqn.train_embeddings = v["train-embeddings"].as<bool>();
-  dqn.teacher_features = v["teacher-features"].as<bool>();
   dqn.slot_embeddings = v["slot-embeddings"].as<bool>();
   dqn.state_embeddings = v["state-embeddings"].as<bool>();
   dqn.gamma = v["gamma"].as<double>();

@@ -67,9 +67,6 @@ int run_eval(const std::vector<std::string>& args) {
        "with --agent: none builds the student's lists label-free; hits lets each pick after a hit "
        "see it (the original TRD code's protocol: every report then says the lists used "
        "held-out labels)")
-      ("reference-knowledge", po::value<std::string>()->default_value(""),
-       "with --agent: the rl-stage knowledge whose embeddings (or neighbours) history_rerank "
-       "uses (default: the one the student trained on, from its agent.json)")
       ("threads", po::value<int>()->default_value(1), "with --agent: LibTorch threads");
   // clang-format on
   const auto values =
@@ -98,7 +95,6 @@ int run_eval(const std::vector<std::string>& args) {
     inputs.split = split;
     inputs.candidates = n_candidates;
     inputs.candidate_seed = candidate_seed;
-    inputs.reference_knowledge_path = v["reference-knowledge"].as<std::string>();
     inputs.eval_feedback = parse_feedback(v["eval-feedback"].as<std::string>(), "--eval-feedback");
     inputs.ks = ks;
     inputs.seed = seed;

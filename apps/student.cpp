@@ -122,6 +122,7 @@ LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
     // Sidecars from before the feedback option trained with hits.
     student.env.feedback =
         parse_feedback(env.value("feedback", "hits"), sidecar_path + ": env.feedback");
+    student.env.features = parse_slot_features(env.at("features"), sidecar_path + ": env.features");
   } catch (const nlohmann::json::exception& error) {
     throw InputError(sidecar_path + ": malformed agent sidecar: " + error.what());
   }
@@ -131,33 +132,6 @@ LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
       make_agent(name, data, env.spaces(), settings_from_json(name, sidecar["settings"]));
   student.agent->load(agent_dir + "/agent.pt");
   return student;
-}
-
-Knowledge read_training_knowledge(const nlohmann::json& sidecar, const std::string& agent_dir,
-                                  const std::string& override_path, std::string& path) {
-  const nlohmann::json& trained_on = sidecar.at("train_knowledge");
-  path = override_path.empty() ? trained_on.at("file").get<std::string>() : override_path;
-  if (!std::filesystem::is_regular_file(path)) {
-    throw InputError(path + ": the rl-stage knowledge the student in " + agent_dir +
-                     " trained on is not there (history_rerank reads its embeddings); name it "
-                     "with --reference-knowledge");
-  }
-  const std::string crc = file_crc32(path);
-  if (override_path.empty() && crc != trained_on.value("crc32", crc)) {
-    throw InputError(path + ": has changed since the student in " + agent_dir +
-                     " trained on it (CRC-32 " + crc + ", recorded " +
-                     trained_on.at("crc32").get<std::string>() + ")");
-  }
-  Knowledge knowledge = read_knowledge(path);
-  check_stage(knowledge, path, kRl, "the history_rerank reference");
-  const std::string teacher = trained_on.at("teacher");
-  if (knowledge.teacher != teacher || knowledge.dim() != trained_on.at("dim").get<int>()) {
-    throw InputError(path + ": holds " + knowledge.teacher + " knowledge of width " +
-                     std::to_string(knowledge.dim()) + ", but the student in " + agent_dir +
-                     " learned from " + teacher + " of width " +
-                     std::to_string(trained_on.at("dim").get<int>()));
-  }
-  return knowledge;
 }
 
 nlohmann::json report_student(const StudentReportInputs& in) {
@@ -174,10 +148,6 @@ nlohmann::json report_student(const StudentReportInputs& in) {
   const EnvData data = make_env_data(dataset, knowledge, in.split);
   const ThreadScope scope(in.threads);
   LoadedStudent student = load_student(in.agent_dir, dataset, knowledge, in.knowledge_path, data);
-  std::string reference_path;
-  const Knowledge reference = read_training_knowledge(student.sidecar, in.agent_dir,
-                                                      in.reference_knowledge_path, reference_path);
-  check_knowledge_matches(reference, reference_path, dataset, in.dataset_path);
   try {
     const nlohmann::json& valid = student.sidecar.at("valid_knowledge");
     check_warm_start_from(knowledge, in.knowledge_path, valid.at("crc32").get<std::string>(),
@@ -189,10 +159,11 @@ nlohmann::json report_student(const StudentReportInputs& in) {
       refine_lists(*student.agent, data, student.env, in.eval_feedback, kListBatch);
 
   // The reference lines play the same window and K, always label-free
-  // except the ceiling, which is a bound and says so.
+  // except the ceiling, which is a bound and says so. history_rerank reads
+  // the similarity the student's features read: the evaluated knowledge's.
   EnvSettings label_free = student.env;
   label_free.feedback = Feedback::kNone;
-  const ItemSimilarity similarity(reference);
+  const ItemSimilarity similarity = FeatureView(data).similarity();
   std::optional<RowMatrixXi> rerank_lists_of_rule;
   if (similarity.available()) {
     rerank_lists_of_rule =
@@ -231,7 +202,7 @@ nlohmann::json report_student(const StudentReportInputs& in) {
       {"history_rerank", rerank_lists_of_rule,
        rerank_lists_of_rule
            ? ""
-           : "not applicable: " + reference_path + " has neither item embeddings nor neighbours",
+           : "not applicable: " + in.knowledge_path + " has neither item embeddings nor neighbours",
        false},
       {"window_ceiling", ceiling_lists,
        "an upper bound that reads the held-out labels (the held-out items of the student's "
@@ -263,7 +234,7 @@ nlohmann::json report_student(const StudentReportInputs& in) {
                             {"candidates", in.candidates},
                             {"eval_feedback", feedback_name(in.eval_feedback)},
                             {"lists_used_held_out_labels", label_using},
-                            {"history_rerank_knowledge", reference_path},
+                            {"history_rerank_knowledge", in.knowledge_path},
                             {"users", teacher_eval.users.size()},
                             {"users_without_history", teacher_eval.users_without_history}};
   add_report_json(report, figures);

@@ -47,19 +47,11 @@ std::string recommendations_csv(const Dataset& dataset, const RerankedLists& lis
 Knowledge student_knowledge(const Knowledge& teacher, const std::string& agent,
                             const RowMatrixXi& lists);
 
-/// The rl-stage knowledge the student in `agent_dir` trained on (its sidecar
-/// names it), for the history_rerank line on the student's own tables;
-/// `override_path` replaces the sidecar's path. InputError when the file is
-/// missing or changed since training (its CRC-32 differs).
-Knowledge read_training_knowledge(const nlohmann::json& sidecar, const std::string& agent_dir,
-                                  const std::string& override_path, std::string& path);
-
 struct StudentReportInputs {
   std::string dataset_path;
   std::string knowledge_path;  ///< the teacher's knowledge for the evaluated split
   std::string agent_dir;
   std::string out_dir;  ///< where recommendations.csv/.h5 and eval.csv/.md go
-  std::string reference_knowledge_path;  ///< empty: the rl-stage file the sidecar names
   Split split = kTest;
   int candidates = 0;  ///< 0: full ranking
   uint64_t candidate_seed = 0;

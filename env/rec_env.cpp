@@ -9,13 +9,14 @@
 namespace trd {
 namespace {
 
-void check_settings(const EnvSettings& settings) {
+const EnvSettings& checked(const EnvSettings& settings) {
   if (settings.n_actions < 1 || settings.history_length < 1 || settings.episode_length < 1) {
     throw InputError("environment needs n_actions, history length and episode length >= 1 (got " +
                      std::to_string(settings.n_actions) + ", " +
                      std::to_string(settings.history_length) + ", " +
                      std::to_string(settings.episode_length) + ")");
   }
+  return settings;
 }
 
 Spaces make_spaces(const EnvData& data, const EnvSettings& settings) {
@@ -25,7 +26,8 @@ Spaces make_spaces(const EnvData& data, const EnvSettings& settings) {
           data.n_users,
           data.n_items,
           /*pad_item=*/data.n_items,
-          static_cast<int>(data.item_embeddings.cols())};
+          static_cast<int>(data.item_embeddings.cols()),
+          slot_features_width(settings.features, settings.history_length)};
 }
 
 }  // namespace
@@ -84,6 +86,7 @@ EnvData make_env_data(const Dataset& dataset, const Knowledge& knowledge, Split 
   data.past = std::move(users.seen);
   data.rewarded = std::move(users.held_out);
   data.rewarded_rating = std::move(users.held_out_rating);
+  data.transitions = ItemTransitions(data.past, data.n_items);
   return data;
 }
 
@@ -93,33 +96,8 @@ EnvData make_serving_data(const Dataset& dataset, const Knowledge& knowledge, Sp
   for (int s = 0; s < stage; ++s) before.push_back(&dataset.splits[s]);
   data.past = UserItems(before, data.n_users);
   data.rewarded = UserItems(std::vector<std::vector<int32_t>>(static_cast<std::size_t>(data.n_users)));
+  data.transitions = ItemTransitions(data.past, data.n_items);
   return data;
-}
-
-ItemSimilarity::ItemSimilarity(const RowMatrixXf& item_embeddings,
-                               const RowMatrixXi& neighbour_items,
-                               const RowMatrixXf& neighbour_weights)
-    : embeddings_(&item_embeddings),
-      neighbour_items_(&neighbour_items),
-      neighbour_weights_(&neighbour_weights) {}
-
-ItemSimilarity::ItemSimilarity(const Knowledge& knowledge)
-    : ItemSimilarity(knowledge.item_embeddings, knowledge.neighbour_items,
-                     knowledge.neighbour_weights) {}
-
-float ItemSimilarity::neighbour_weight(int32_t from, int32_t to) const {
-  const Eigen::Index k = neighbour_items_->cols();
-  const int32_t* row = neighbour_items_->data() + static_cast<Eigen::Index>(from) * k;
-  const int32_t* found = std::find(row, row + k, to);
-  return found == row + k ? 0.0f : (*neighbour_weights_)(from, found - row);
-}
-
-float ItemSimilarity::operator()(int32_t a, int32_t b) const {
-  if (embeddings_->size() > 0) return embeddings_->row(a).dot(embeddings_->row(b));
-  if (neighbour_items_->size() == 0) return 0.0f;
-  // Top-k lists need not be symmetric: either direction counts.
-  const float forward = neighbour_weight(a, b);
-  return forward != 0.0f ? forward : neighbour_weight(b, a);
 }
 
 Eigen::Map<const Eigen::RowVectorXf> FeatureView::user(int32_t user) const {
@@ -132,10 +110,12 @@ Eigen::Map<const Eigen::RowVectorXf> FeatureView::item(int32_t item) const {
   return {table.data() + static_cast<Eigen::Index>(item) * table.cols(), table.cols()};
 }
 
-void ObservationBatch::resize(int rows, int history_size, int actions, int32_t pad_item) {
+void ObservationBatch::resize(int rows, int history_size, int actions, int32_t pad_item,
+                              int features_per_slot) {
   batch = rows;
   history_length = history_size;
   n_actions = actions;
+  n_features = features_per_slot;
   user.assign(rows, 0);
   t.assign(rows, 1);
   history.assign(static_cast<std::size_t>(rows) * history_length, pad_item);
@@ -143,6 +123,7 @@ void ObservationBatch::resize(int rows, int history_size, int actions, int32_t p
   mask.assign(static_cast<std::size_t>(rows) * actions, 0);
   teacher_score.assign(static_cast<std::size_t>(rows) * actions, 0.0f);
   teacher_rank.assign(static_cast<std::size_t>(rows) * actions, -1);
+  features.assign(static_cast<std::size_t>(rows) * actions * features_per_slot, 0.0f);
   active.assign(rows, 0);
 }
 
@@ -157,6 +138,8 @@ Observation ObservationBatch::row(int r) const {
   obs.mask.assign(mask.begin() + a, mask.begin() + a + n_actions);
   obs.teacher_score.assign(teacher_score.begin() + a, teacher_score.begin() + a + n_actions);
   obs.teacher_rank.assign(teacher_rank.begin() + a, teacher_rank.begin() + a + n_actions);
+  const std::size_t f = a * n_features;
+  obs.features.assign(features.begin() + f, features.begin() + f + n_actions * n_features);
   return obs;
 }
 
@@ -172,12 +155,27 @@ void ObservationBatch::copy_row(const ObservationBatch& source, int from, int to
   std::copy_n(source.mask.begin() + a_from, n_actions, mask.begin() + a_to);
   std::copy_n(source.teacher_score.begin() + a_from, n_actions, teacher_score.begin() + a_to);
   std::copy_n(source.teacher_rank.begin() + a_from, n_actions, teacher_rank.begin() + a_to);
+  std::copy_n(source.features.begin() + a_from * n_features, n_actions * n_features,
+              features.begin() + a_to * n_features);
 }
 
 EpisodeRows::EpisodeRows(const EnvData& data, const EnvSettings& settings, int batch)
-    : data_(&data), settings_(settings), next_(static_cast<std::size_t>(batch), 0) {
-  check_settings(settings);
-  obs_.resize(batch, settings.history_length, settings.n_actions, data.n_items);
+    : data_(&data),
+      settings_(checked(settings)),
+      features_(settings.features, settings.history_length, settings.n_actions,
+                settings.episode_length, FeatureView(data).similarity(), data.transitions,
+                data.past, data.n_items),
+      next_(static_cast<std::size_t>(batch), 0) {
+  obs_.resize(batch, settings.history_length, settings.n_actions, data.n_items,
+              features_.width());
+}
+
+void EpisodeRows::fill_features(int row) {
+  const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * settings_.n_actions;
+  features_.fill(obs_.t[row],
+                 obs_.history.data() + static_cast<std::ptrdiff_t>(row) * settings_.history_length,
+                 obs_.window.data() + a, obs_.mask.data() + a, obs_.teacher_score.data() + a,
+                 obs_.teacher_rank.data() + a, obs_.features.data() + a * features_.width());
 }
 
 void EpisodeRows::start(int row, int32_t user) {
@@ -206,6 +204,7 @@ void EpisodeRows::start(int row, int32_t user) {
     if (filled) ++next;
   }
   next_[row] = next;
+  fill_features(row);
 }
 
 bool EpisodeRows::is_rewarded(int32_t user, int32_t item, float* rating) const {
@@ -280,6 +279,7 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
   if (refill) ++next;
 
   obs_.t[row] = t + 1;
+  fill_features(row);
   terminated = t >= settings_.episode_length;
   truncated = !terminated && !obs_.mask[a];
   return reward;
@@ -339,7 +339,8 @@ VecRecEnv::VecRecEnv(const EnvData& data, const EnvSettings& env_settings,
     }
     if (!has_list(u)) throw InputError("user " + std::to_string(u) + " has an empty teacher list");
   }
-  final_.resize(settings.batch, env_settings.history_length, env_settings.n_actions, data.n_items);
+  final_.resize(settings.batch, env_settings.history_length, env_settings.n_actions, data.n_items,
+                rows_.features().width());
   result_.reward.assign(settings.batch, 0.0f);
   result_.terminated.assign(settings.batch, 0);
   result_.truncated.assign(settings.batch, 0);
@@ -379,6 +380,7 @@ void VecRecEnv::next_episode(int row) {
   std::fill_n(obs.window.begin() + a, obs.n_actions, data_->n_items);
   std::fill_n(obs.teacher_score.begin() + a, obs.n_actions, 0.0f);
   std::fill_n(obs.teacher_rank.begin() + a, obs.n_actions, -1);
+  std::fill_n(obs.features.begin() + a * obs.n_features, obs.n_actions * obs.n_features, 0.0f);
 }
 
 const StepBatch& VecRecEnv::step(const int32_t* actions) {

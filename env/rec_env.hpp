@@ -16,6 +16,7 @@
 #include "data/knowledge.hpp"
 #include "data/splits.hpp"
 #include "data/user_items.hpp"
+#include "env/features.hpp"
 
 namespace trd {
 
@@ -44,6 +45,8 @@ struct EnvSettings {
   RewardKind reward = RewardKind::kDcg;
   /// Every list that is scored or shown to a user is built with kNone.
   Feedback feedback = Feedback::kHits;
+  /// What each observation reports per slot (Observation::features).
+  std::vector<SlotFeature> features = default_slot_features();
 };
 
 /// Everything the env reads, per user: the teacher's list, the items met
@@ -60,6 +63,7 @@ struct EnvData {
   RowMatrixXf item_embeddings;         ///< [n_items, dim] (may be empty)
   RowMatrixXi neighbour_items;         ///< [n_items, k] the teacher's similar items (may be empty)
   RowMatrixXf neighbour_weights;       ///< [n_items, k] their similarities
+  ItemTransitions transitions;         ///< indexed over `past` (for the transition features)
 };
 
 /// Env data for a teacher's knowledge on `dataset`, rewarding the items of
@@ -81,6 +85,7 @@ struct Spaces {
   int32_t n_items;     ///< item ids in [0, n_items); pad_item = n_items marks empty entries
   int32_t pad_item;    ///< id in padded history entries and invalid window slots
   int embedding_dim;   ///< columns of the feature view (0 without embeddings)
+  int n_features;      ///< columns of each slot's features (SlotFeatures::width)
 };
 
 /// One observation. VecRecEnv keeps the same fields for B users as rows of
@@ -93,6 +98,7 @@ struct Observation {
   std::vector<int8_t> mask;           ///< [n_actions] 1 where a slot holds a candidate
   std::vector<float> teacher_score;   ///< [n_actions] 0 in invalid slots
   std::vector<int32_t> teacher_rank;  ///< [n_actions] 0-based list rank, -1 in invalid slots
+  std::vector<float> features;        ///< [n_actions, n_features] row-major, 0 in invalid slots
 };
 
 /// What reset() reports besides the observation (Gymnasium's info).
@@ -120,34 +126,6 @@ struct StepResult {
   StepInfo info;
 };
 
-/// How alike two items are, from whichever knowledge a teacher handed over:
-/// the dot product of their embeddings when there are embeddings, else the
-/// weight of one in the other's neighbour list (0 when neither lists the
-/// other). Views the matrices, which must outlive it.
-class ItemSimilarity {
- public:
-  ItemSimilarity(const RowMatrixXf& item_embeddings, const RowMatrixXi& neighbour_items,
-                 const RowMatrixXf& neighbour_weights);
-  /// From a knowledge file's embeddings or neighbours.
-  explicit ItemSimilarity(const Knowledge& knowledge);
-  /// False when there is neither kind of knowledge: every similarity is 0.
-  bool available() const { return n_items() > 0; }
-  /// Items it knows; ids from n_items() on (pad_item) are no item.
-  int32_t n_items() const {
-    return static_cast<int32_t>(embeddings_->size() > 0 ? embeddings_->rows()
-                                                        : neighbour_items_->rows());
-  }
-  /// Requires real items (not pad).
-  float operator()(int32_t a, int32_t b) const;
-
- private:
-  float neighbour_weight(int32_t from, int32_t to) const;
-
-  const RowMatrixXf* embeddings_;
-  const RowMatrixXi* neighbour_items_;
-  const RowMatrixXf* neighbour_weights_;
-};
-
 /// Embeddings behind ids, without copies: Eigen maps over the env data.
 class FeatureView {
  public:
@@ -172,6 +150,7 @@ struct ObservationBatch {
   int batch = 0;
   int history_length = 0;
   int n_actions = 0;
+  int n_features = 0;
   std::vector<int32_t> user;          ///< [B]
   std::vector<int32_t> t;             ///< [B] position the next action fills
   std::vector<int32_t> history;       ///< [B, H]
@@ -179,10 +158,11 @@ struct ObservationBatch {
   std::vector<int8_t> mask;           ///< [B, n_actions]
   std::vector<float> teacher_score;   ///< [B, n_actions]
   std::vector<int32_t> teacher_rank;  ///< [B, n_actions]
+  std::vector<float> features;        ///< [B, n_actions, n_features]
   std::vector<int8_t> active;         ///< [B] 0 once a sequential sub-env has no user left
 
   /// B rows with every history entry and window slot empty (pad_item).
-  void resize(int batch, int history_length, int n_actions, int32_t pad_item);
+  void resize(int batch, int history_length, int n_actions, int32_t pad_item, int n_features);
   /// Row `row` as a single Observation (a copy, for tests and RecEnv).
   Observation row(int row) const;
   /// Copies row `from` of `source` into row `to`.
@@ -197,6 +177,7 @@ class EpisodeRows {
 
   ObservationBatch& observations() { return obs_; }
   const ObservationBatch& observations() const { return obs_; }
+  const SlotFeatures& features() const { return features_; }
   /// Starts `user`'s episode in row `row`.
   void start(int row, int32_t user);
   /// InputError unless `action` is a valid, unmasked slot of row `row`.
@@ -207,9 +188,11 @@ class EpisodeRows {
 
  private:
   bool is_rewarded(int32_t user, int32_t item, float* rating) const;
+  void fill_features(int row);
 
   const EnvData* data_;
   EnvSettings settings_;
+  SlotFeatures features_;
   ObservationBatch obs_;
   std::vector<int64_t> next_;  // [B] next unused index into each row's teacher list
 };

@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/synthetic.hpp"
+#include "env/policies.hpp"
 #include "examples/linear_agent.hpp"
 #include "teachers/bprmf.hpp"
 #include "torch_support/thread_scope.hpp"
@@ -300,6 +303,82 @@ TEST_CASE("the same seed trains the same DQN on one thread", "[agents][dqn][dete
   CHECK(first.first == second.first);
   CHECK(torch::equal(first.second, second.second));
   CHECK_FALSE(torch::equal(first.second, other.second));
+}
+
+// history_rerank is wrong by construction: each user's rewarded item is the
+// window item least similar to the mean of the user's history, and the
+// teacher's order says nothing. A student that reads the slot features must
+// learn to invert the rule's preference.
+PlantedEnv contrary_env() {
+  PlantedEnv env;
+  const int32_t n_users = 96;
+  const int32_t n_items = 300;
+  const int dim = 4;
+  const int list_length = 8;
+  const int history = 3;
+  EnvData& data = env.data;
+  data.n_users = n_users;
+  data.n_items = n_items;
+  std::mt19937_64 engine(17);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  data.item_embeddings.resize(n_items, dim);
+  for (Eigen::Index i = 0; i < data.item_embeddings.size(); ++i) {
+    data.item_embeddings.data()[i] = normal(engine);
+  }
+  data.user_embeddings = RowMatrixXf::Zero(n_users, dim);
+  data.lists.resize(n_users, list_length);
+  data.scores.resize(n_users, list_length);
+  std::vector<std::vector<int32_t>> past(n_users), rewarded(n_users);
+  std::vector<int32_t> items(static_cast<std::size_t>(n_items));
+  std::iota(items.begin(), items.end(), 0);
+  for (int32_t u = 0; u < n_users; ++u) {
+    std::shuffle(items.begin(), items.end(), engine);
+    past[u].assign(items.begin(), items.begin() + history);
+    Eigen::RowVectorXf mean = Eigen::RowVectorXf::Zero(dim);
+    for (int32_t h : past[u]) mean += data.item_embeddings.row(h) / history;
+    int32_t least = -1;
+    for (int j = 0; j < list_length; ++j) {
+      const int32_t item = items[static_cast<std::size_t>(history + j)];
+      data.lists(u, j) = item;
+      data.scores(u, j) = static_cast<float>(list_length - j);
+      if (j < 5 && (least < 0 || data.item_embeddings.row(item).dot(mean) <
+                                     data.item_embeddings.row(least).dot(mean))) {
+        least = item;
+      }
+    }
+    rewarded[u] = {least};
+  }
+  data.past = UserItems(past);
+  data.rewarded = UserItems(rewarded);
+  data.rewarded_rating.assign(static_cast<std::size_t>(n_users), 1.0f);
+  env.seen = UserItems(past);
+  env.settings.n_actions = 5;
+  env.settings.history_length = history;
+  env.settings.episode_length = 1;
+  env.settings.reward = RewardKind::kBinary;
+  return env;
+}
+
+TEST_CASE("DQN beats history_rerank where the rule is wrong by construction",
+          "[agents][dqn][features]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = contrary_env();
+  const ItemSimilarity similarity = FeatureView(env.data).similarity();
+  const RowMatrixXi rule_lists =
+      rerank_lists(env.data, env.settings, 64,
+                   [&similarity](const ObservationBatch& observations,
+                                 std::vector<int32_t>& actions, std::vector<float>&) {
+                     history_rerank_policy(observations, similarity, actions);
+                   })
+          .items;
+  const double rule = judge(rule_lists, env.split(), {1}).value(Metric::kPrecision, 1);
+  CHECK(rule == 0.0);
+  TeacherAgent teacher;
+  const double teacher_hits = precision_at_1(teacher, env);
+  CHECK(teacher_hits < 0.4);
+  DqnAgent agent(env.data, RecEnv(env.data, env.settings).spaces(), toy_dqn(3));
+  train_planted(agent, env, 30);
+  CHECK(precision_at_1(agent, env) >= std::max(rule, teacher_hits) + 0.5);
 }
 
 TEST_CASE("refined lists are the agent's picks, then the rest of the teacher's list",

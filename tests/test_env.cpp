@@ -1292,7 +1292,7 @@ TEST_CASE("RecEnv and VecRecEnv: spaces and a feature view over the env data", "
 TEST_CASE("baseline policies: teacher picks slot 0, random covers exactly the valid slots",
           "[env]") {
   ObservationBatch obs;
-  obs.resize(/*batch=*/3, /*history_length=*/1, /*n_actions=*/4, /*pad_item=*/9);
+  obs.resize(/*batch=*/3, /*history_length=*/1, /*n_actions=*/4, /*pad_item=*/9, /*n_features=*/0);
   // Row 0: 4 valid slots; row 1: 2; row 2: none (an idle sub-env).
   obs.mask = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
   std::vector<int32_t> actions;

@@ -35,16 +35,18 @@ def main():
 
         sidecar = run_json("inspect", os.path.join(out, "agent"))
         assert sidecar["agent"] == "dqn" and sidecar["train_knowledge"]["stage"] == "rl"
-        assert sidecar["settings"]["hidden"] == 64
+        assert sidecar["settings"]["hidden"] == 16 and sidecar["env"]["n_actions"] == 50
+        assert sidecar["env"]["features"].split(",")[:3] == [
+            "teacher_score", "teacher_rank", "history_similarity"], sidecar["env"]
 
         dataset = os.path.join(out, "dataset.h5")
         with h5py.File(os.path.join(out, "recommendations.h5"), "r") as f:
             items = f["ranking/items"][:]
             teacher = h5py.File(os.path.join(out, "bprmf-test.h5"), "r")["ranking/items"][:]
             # The student re-orders the head of the teacher's list: same items
-            # in the first K + window positions, as a set, for every user.
+            # in the first K + window (10 + 50) positions, as a set, for every user.
             for u in range(items.shape[0]):
-                assert set(items[u, :10]) <= set(teacher[u, :30]), u
+                assert set(items[u, :10]) <= set(teacher[u, :60]), u
             assert np.array_equal(np.sort(items, axis=1), np.sort(teacher, axis=1))
         with open(os.path.join(out, "recommendations.csv")) as f:
             rows = list(csv.DictReader(f))

@@ -1,0 +1,269 @@
+#include "env/features.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "data/error.hpp"
+
+namespace trd {
+
+ItemSimilarity::ItemSimilarity(const RowMatrixXf& item_embeddings,
+                               const RowMatrixXi& neighbour_items,
+                               const RowMatrixXf& neighbour_weights)
+    : embeddings_(&item_embeddings),
+      neighbour_items_(&neighbour_items),
+      neighbour_weights_(&neighbour_weights) {}
+
+ItemSimilarity::ItemSimilarity(const Knowledge& knowledge)
+    : ItemSimilarity(knowledge.item_embeddings, knowledge.neighbour_items,
+                     knowledge.neighbour_weights) {}
+
+float ItemSimilarity::neighbour_weight(int32_t from, int32_t to) const {
+  const Eigen::Index k = neighbour_items_->cols();
+  const int32_t* row = neighbour_items_->data() + static_cast<Eigen::Index>(from) * k;
+  const int32_t* found = std::find(row, row + k, to);
+  return found == row + k ? 0.0f : (*neighbour_weights_)(from, found - row);
+}
+
+float ItemSimilarity::operator()(int32_t a, int32_t b) const {
+  if (embeddings_->size() > 0) return embeddings_->row(a).dot(embeddings_->row(b));
+  if (neighbour_items_->size() == 0) return 0.0f;
+  // Top-k lists need not be symmetric: either direction counts.
+  const float forward = neighbour_weight(a, b);
+  return forward != 0.0f ? forward : neighbour_weight(b, a);
+}
+
+ItemTransitions::ItemTransitions(const UserItems& past, int32_t n_items, int span)
+    : counts_(n_items, n_items), totals_(static_cast<std::size_t>(n_items), 0.0f) {
+  std::vector<Eigen::Triplet<float>> pairs;
+  for (int32_t user = 0; user < past.n_users(); ++user) {
+    const int32_t* begin = past.begin(user);
+    const int32_t* end = past.end(user);
+    for (const int32_t* from = begin; from != end; ++from) {
+      for (const int32_t* to = from + 1; to != end && to - from <= span; ++to) {
+        pairs.emplace_back(*from, *to, 1.0f);
+        totals_[static_cast<std::size_t>(*from)] += 1.0f;
+      }
+    }
+  }
+  counts_.setFromTriplets(pairs.begin(), pairs.end());
+}
+
+namespace {
+
+struct FeatureInfo {
+  SlotFeature feature;
+  const char* name;
+};
+
+constexpr FeatureInfo kFeatures[] = {
+    {SlotFeature::kTeacherScore, "teacher_score"},
+    {SlotFeature::kTeacherRank, "teacher_rank"},
+    {SlotFeature::kHistorySimilarity, "history_similarity"},
+    {SlotFeature::kRecentSimilarity, "recent_similarity"},
+    {SlotFeature::kPopularity, "popularity"},
+    {SlotFeature::kTransitions, "transitions"},
+    {SlotFeature::kTransitionShare, "transition_share"},
+    {SlotFeature::kReverseTransitions, "reverse_transitions"},
+    {SlotFeature::kPosition, "position"},
+};
+
+int columns_of(SlotFeature feature, int history_length) {
+  return feature == SlotFeature::kRecentSimilarity ? history_length : 1;
+}
+
+bool needs_transitions(SlotFeature feature) {
+  return feature == SlotFeature::kTransitions || feature == SlotFeature::kTransitionShare ||
+         feature == SlotFeature::kReverseTransitions;
+}
+
+// Column `column` of a row-major [n, width] block, standardised over the
+// valid slots (mean 0, variance 1 there); a constant column becomes 0.
+void standardize_column(float* block, int n, int width, int column, const int8_t* mask) {
+  double sum = 0, count = 0;
+  for (int slot = 0; slot < n; ++slot) {
+    if (mask[slot]) sum += block[slot * width + column], count += 1;
+  }
+  if (count == 0) return;
+  const double mean = sum / count;
+  double squares = 0;
+  for (int slot = 0; slot < n; ++slot) {
+    if (mask[slot]) squares += std::pow(block[slot * width + column] - mean, 2);
+  }
+  const double spread = std::sqrt(squares / count);
+  for (int slot = 0; slot < n; ++slot) {
+    float& value = block[slot * width + column];
+    value = mask[slot] && spread > 1e-6 ? static_cast<float>((value - mean) / spread) : 0.0f;
+  }
+}
+
+}  // namespace
+
+std::string slot_feature_name(SlotFeature feature) {
+  for (const FeatureInfo& info : kFeatures) {
+    if (info.feature == feature) return info.name;
+  }
+  throw std::logic_error("slot_feature_name: unnamed feature");
+}
+
+int slot_features_width(const std::vector<SlotFeature>& features, int history_length) {
+  int width = 0;
+  for (SlotFeature feature : features) width += columns_of(feature, history_length);
+  return width;
+}
+
+std::vector<SlotFeature> default_slot_features() {
+  std::vector<SlotFeature> all;
+  for (const FeatureInfo& info : kFeatures) all.push_back(info.feature);
+  return all;
+}
+
+std::vector<SlotFeature> parse_slot_features(const std::string& names, const std::string& flag) {
+  if (names == "default") return default_slot_features();
+  std::vector<SlotFeature> features;
+  if (names == "none") return features;
+  std::string known;
+  for (const FeatureInfo& info : kFeatures) known += (known.empty() ? "" : ", ") + std::string(info.name);
+  std::size_t start = 0;
+  while (start <= names.size()) {
+    const std::size_t comma = std::min(names.find(',', start), names.size());
+    const std::string name = names.substr(start, comma - start);
+    const FeatureInfo* found = std::find_if(std::begin(kFeatures), std::end(kFeatures),
+                                            [&name](const FeatureInfo& info) { return name == info.name; });
+    if (found == std::end(kFeatures)) {
+      throw InputError(flag + " '" + names + "': unknown feature '" + name + "' (expected " + known +
+                       ", default or none)");
+    }
+    if (std::find(features.begin(), features.end(), found->feature) != features.end()) {
+      throw InputError(flag + " '" + names + "': '" + name + "' is named twice");
+    }
+    features.push_back(found->feature);
+    start = comma + 1;
+  }
+  return features;
+}
+
+std::string slot_features_text(const std::vector<SlotFeature>& features) {
+  if (features.empty()) return "none";
+  std::string text;
+  for (SlotFeature feature : features) text += (text.empty() ? "" : ",") + slot_feature_name(feature);
+  return text;
+}
+
+SlotFeatures::SlotFeatures(std::vector<SlotFeature> features, int history_length, int n_actions,
+                           int episode_length, const ItemSimilarity& similarity,
+                           const ItemTransitions& transitions, const UserItems& past,
+                           int32_t n_items)
+    : features_(std::move(features)),
+      history_length_(history_length),
+      n_actions_(n_actions),
+      episode_length_(episode_length),
+      similarity_(similarity),
+      transitions_(&transitions),
+      pad_item_(n_items) {
+  width_ = slot_features_width(features_, history_length);
+  const bool reads_transitions =
+      std::any_of(features_.begin(), features_.end(), needs_transitions);
+  if (reads_transitions && transitions.n_items() != n_items) {
+    own_transitions_ = std::make_shared<ItemTransitions>(past, n_items);
+    transitions_ = own_transitions_.get();
+  }
+  std::vector<float> counts(static_cast<std::size_t>(n_items), 0.0f);
+  for (int32_t user = 0; user < past.n_users(); ++user) {
+    for (const int32_t* item = past.begin(user); item != past.end(user); ++item) {
+      counts[static_cast<std::size_t>(*item)] += 1.0f;
+    }
+  }
+  log_popularity_.resize(counts.size());
+  std::transform(counts.begin(), counts.end(), log_popularity_.begin(),
+                 [](float count) { return std::log1p(count); });
+}
+
+std::vector<std::string> SlotFeatures::column_names() const {
+  std::vector<std::string> names;
+  for (SlotFeature feature : features_) {
+    if (feature == SlotFeature::kRecentSimilarity) {
+      for (int j = 1; j <= history_length_; ++j) {
+        names.push_back(slot_feature_name(feature) + "_" + std::to_string(j));
+      }
+    } else {
+      names.push_back(slot_feature_name(feature));
+    }
+  }
+  return names;
+}
+
+float SlotFeatures::transition_count(const std::vector<int32_t>& history, int32_t item,
+                                     bool forward) const {
+  float count = 0;
+  for (int32_t h : history) count += forward ? transitions_->count(h, item) : transitions_->count(item, h);
+  return count;
+}
+
+void SlotFeatures::fill(int t, const int32_t* history, const int32_t* window, const int8_t* mask,
+                        const float* score, const int32_t* rank, float* out) const {
+  std::fill_n(out, static_cast<std::size_t>(n_actions_) * width_, 0.0f);
+  if (width_ == 0) return;
+  // Real history items, most recent first.
+  std::vector<int32_t> recent;
+  for (int j = history_length_ - 1; j >= 0; --j) {
+    if (history[j] != pad_item_) recent.push_back(history[j]);
+  }
+  int column = 0;
+  for (SlotFeature feature : features_) {
+    const int columns = columns_of(feature, history_length_);
+    for (int slot = 0; slot < n_actions_; ++slot) {
+      if (!mask[slot]) continue;
+      float* value = out + static_cast<std::ptrdiff_t>(slot) * width_ + column;
+      const int32_t item = window[slot];
+      switch (feature) {
+        case SlotFeature::kTeacherScore:
+          *value = score[slot];
+          break;
+        case SlotFeature::kTeacherRank:
+          *value = static_cast<float>(1.0 / std::log2(std::max(rank[slot], 0) + 2.0));
+          break;
+        case SlotFeature::kHistorySimilarity:
+          if (!recent.empty() && similarity_.available()) {
+            float sum = 0;
+            for (int32_t h : recent) sum += similarity_(item, h);
+            *value = sum / static_cast<float>(recent.size());
+          }
+          break;
+        case SlotFeature::kRecentSimilarity:
+          if (similarity_.available()) {
+            for (std::size_t j = 0; j < recent.size(); ++j) value[j] = similarity_(item, recent[j]);
+          }
+          break;
+        case SlotFeature::kPopularity:
+          *value = log_popularity_[static_cast<std::size_t>(item)];
+          break;
+        case SlotFeature::kTransitions:
+          *value = std::log1p(transition_count(recent, item, /*forward=*/true));
+          break;
+        case SlotFeature::kTransitionShare:
+          for (int32_t h : recent) {
+            *value += transitions_->count(h, item) / (1.0f + transitions_->total(h));
+          }
+          break;
+        case SlotFeature::kReverseTransitions:
+          *value = std::log1p(transition_count(recent, item, /*forward=*/false));
+          break;
+        case SlotFeature::kPosition:
+          *value = static_cast<float>(t - 1) / static_cast<float>(episode_length_);
+          break;
+      }
+    }
+    const bool standardized =
+        feature != SlotFeature::kTeacherRank && feature != SlotFeature::kPosition;
+    if (standardized) {
+      for (int c = column; c < column + columns; ++c) {
+        standardize_column(out, n_actions_, width_, c, mask);
+      }
+    }
+    column += columns;
+  }
+}
+
+}  // namespace trd

@@ -1,0 +1,151 @@
+// The slot feature set: every column by hand on a small fixture, its names,
+// masking, and that the env hands it out with each observation.
+
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "data/error.hpp"
+#include "env/features.hpp"
+#include "env/rec_env.hpp"
+
+using namespace trd;
+
+namespace {
+
+// Items 0..5 in two dimensions; user 0 met 0 then 1, user 1 met 1, 2, 0.
+EnvData feature_fixture() {
+  EnvData data;
+  data.n_users = 2;
+  data.n_items = 6;
+  data.item_embeddings.resize(6, 2);
+  data.item_embeddings << 1, 0,  //
+      0, 1,                      //
+      1, 1,                      //
+      3, 0,                      //
+      0, 0,                      //
+      1, -1;
+  data.user_embeddings = RowMatrixXf::Zero(2, 2);
+  data.lists.resize(2, 3);
+  data.lists << 2, 3, -1,  //
+      3, 4, 5;
+  data.scores.resize(2, 3);
+  data.scores << 2, 1, 0,  //
+      3, 2, 1;
+  data.past = UserItems(std::vector<std::vector<int32_t>>{{0, 1}, {1, 2, 0}});
+  data.rewarded = UserItems(std::vector<std::vector<int32_t>>{{3}, {5}});
+  data.rewarded_rating = {1, 1};
+  return data;
+}
+
+EnvSettings feature_settings() {
+  EnvSettings settings;
+  settings.n_actions = 3;
+  settings.history_length = 2;
+  settings.episode_length = 5;
+  return settings;
+}
+
+}  // namespace
+
+TEST_CASE("ItemTransitions: counts of later items within the span", "[features]") {
+  const UserItems past(std::vector<std::vector<int32_t>>{{0, 1, 2}, {1, 2}});
+  const ItemTransitions near(past, 3, /*span=*/1);
+  CHECK(near.count(0, 1) == 1);
+  CHECK(near.count(1, 2) == 2);
+  CHECK(near.count(0, 2) == 0);
+  CHECK(near.count(2, 1) == 0);
+  CHECK(near.total(1) == 2);
+  const ItemTransitions far(past, 3, /*span=*/2);
+  CHECK(far.count(0, 2) == 1);
+  CHECK(far.total(0) == 2);
+  CHECK(far.total(2) == 0);
+}
+
+TEST_CASE("parse_slot_features: names, default, none, and bad lists", "[features]") {
+  CHECK(parse_slot_features("default", "--features") == default_slot_features());
+  CHECK(parse_slot_features("none", "--features").empty());
+  CHECK(parse_slot_features("teacher_rank,popularity", "--features") ==
+        std::vector<SlotFeature>{SlotFeature::kTeacherRank, SlotFeature::kPopularity});
+  CHECK(slot_features_text(default_slot_features()) ==
+        "teacher_score,teacher_rank,history_similarity,recent_similarity,popularity,transitions,"
+        "transition_share,reverse_transitions,position");
+  CHECK_THROWS_WITH(parse_slot_features("teacher_rank,colour", "--features"),
+                    Catch::Contains("--features") && Catch::Contains("unknown feature 'colour'"));
+  CHECK_THROWS_AS(parse_slot_features("popularity,popularity", "--features"), InputError);
+  CHECK_THROWS_AS(parse_slot_features("", "--features"), InputError);
+}
+
+TEST_CASE("SlotFeatures: every column of the default set by hand, masked slots zero",
+          "[features]") {
+  const EnvData data = feature_fixture();
+  const EnvSettings settings = feature_settings();
+  RecEnv env(data, settings);
+  const Observation obs = env.reset(0, 0).observation;
+  // User 0: history [0, 1] (1 is the most recent), window [2, 3, pad].
+  const SlotFeatures features(settings.features, 2, 3, 5, FeatureView(data).similarity(),
+                              data.transitions, data.past, data.n_items);
+  const std::vector<std::string> names = {
+      "teacher_score",      "teacher_rank",        "history_similarity", "recent_similarity_1",
+      "recent_similarity_2", "popularity",         "transitions",        "transition_share",
+      "reverse_transitions", "position"};
+  REQUIRE(features.column_names() == names);
+  REQUIRE(features.width() == 10);
+  REQUIRE(env.spaces().n_features == 10);
+  REQUIRE(obs.features.size() == 3 * 10);
+
+  const double rank_1 = 1.0 / std::log2(3.0);
+  // Two valid slots: a standardised column is -1/+1 by which slot is larger.
+  // score 2 vs 1; mean similarity to {0, 1}: item 2 (1 + 1) / 2 = 1, item 3
+  // (3 + 0) / 2 = 1.5; similarity to item 1: 1 vs 0, to item 0: 1 vs 3;
+  // popularity 1 vs 0 users; 1 -> 2 once, nothing -> 3; share 1 / (1 + 2);
+  // item 2 precedes 0 once (user 1); t = 1.
+  const std::vector<double> slot_item2 = {1, 1, -1, 1, -1, 1, 1, 1, 1, 0};
+  const std::vector<double> slot_item3 = {-1, rank_1, 1, -1, 1, -1, -1, -1, -1, 0};
+  for (int c = 0; c < 10; ++c) {
+    INFO(names[static_cast<std::size_t>(c)]);
+    CHECK(obs.features[static_cast<std::size_t>(c)] == Approx(slot_item2[c]).margin(1e-6));
+    CHECK(obs.features[static_cast<std::size_t>(10 + c)] == Approx(slot_item3[c]).margin(1e-6));
+    CHECK(obs.features[static_cast<std::size_t>(20 + c)] == 0.0f);
+  }
+
+  // After one pick the position moves, and the window shifts with its features.
+  const Observation next = env.step(0).observation;
+  CHECK(next.window[0] == 3);
+  CHECK(next.features[9] == Approx(0.2));
+  CHECK(next.features[1] == Approx(rank_1));
+  CHECK(next.features[0] == 0.0f);  // a single valid slot: nothing to standardise against
+  CHECK(next.features[19] == 0.0f);  // the emptied slot
+}
+
+TEST_CASE("SlotFeatures: a chosen subset, in its own order of columns", "[features]") {
+  const EnvData data = feature_fixture();
+  EnvSettings settings = feature_settings();
+  settings.features = {SlotFeature::kPosition, SlotFeature::kTransitions};
+  RecEnv env(data, settings);
+  REQUIRE(env.spaces().n_features == 2);
+  env.reset(0, 1);
+  // User 1: history [2, 0]; after the pick the window is [4, 5, empty].
+  // Neither 2 nor 0 is ever followed by 4 or 5, so the transition column is
+  // constant and reads 0.
+  const Observation obs = env.step(0).observation;
+  REQUIRE(obs.features.size() == 6);
+  const std::vector<float> expected = {0.2f, 0, 0.2f, 0, 0, 0};
+  for (std::size_t c = 0; c < expected.size(); ++c) CHECK(obs.features[c] == Approx(expected[c]));
+  settings.features.clear();
+  CHECK(RecEnv(data, settings).reset(0, 0).observation.features.empty());
+}
+
+TEST_CASE("VecRecEnv hands out the same features as RecEnv, row by row", "[features]") {
+  const EnvData data = feature_fixture();
+  const EnvSettings settings = feature_settings();
+  VecSettings vec;
+  vec.batch = 2;
+  vec.users = {0, 1};
+  vec.order = UserOrder::kSequential;
+  VecRecEnv batch(data, settings, vec);
+  const ObservationBatch& first = batch.reset(0);
+  RecEnv single(data, settings);
+  for (int row = 0; row < 2; ++row) {
+    CHECK(first.row(row).features == single.reset(0, row).observation.features);
+  }
+}
