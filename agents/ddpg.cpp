@@ -57,9 +57,9 @@ struct DdpgAgent::Networks {
 
   Networks(const EnvData& data, const Spaces& spaces, const DdpgSettings& settings) {
     encoder = StateEncoder(data, spaces, settings);
-    const int64_t dim = encoder->embeddings()->dim();
-    actor = mlp(encoder->width(), settings.hidden, dim, 1);
-    critic = mlp(encoder->width() + dim + kCriticExtras, settings.hidden, 1, 2);
+    const int64_t width = encoder->embeddings()->dim() + spaces.n_features;
+    actor = mlp(encoder->width(), settings.hidden, width, 1);
+    critic = mlp(encoder->width() + width + kCriticExtras, settings.hidden, 1, 2);
   }
   std::vector<std::pair<std::string, const torch::nn::Module*>> modules() const {
     return {{"encoder", encoder.get()}, {"actor", actor.get()}, {"critic", critic.get()}};
@@ -107,12 +107,16 @@ double DdpgAgent::noise_scale() const {
   return settings_.noise_start + progress * (settings_.noise_end - settings_.noise_start);
 }
 
-// Slot scores for item vectors [B, d]: standardised dot products with each
-// candidate, plus the weighted teacher score.
+torch::Tensor DdpgAgent::slot_actions(Networks& nets, const ObservationTensors& tensors) {
+  return torch::cat({nets.encoder->embeddings()->items(tensors.window), tensors.features}, 2);
+}
+
+// Slot scores for actor vectors [B, d + F]: standardised dot products with
+// each slot's action (its item's embedding and its features), plus the
+// weighted teacher score.
 torch::Tensor DdpgAgent::scores_for(Networks& nets, const ObservationTensors& tensors,
                                     const torch::Tensor& vectors) {
-  const torch::Tensor candidates = nets.encoder->embeddings()->items(tensors.window);  // [B, n, d]
-  const torch::Tensor dots = (candidates * vectors.unsqueeze(1)).sum(2);
+  const torch::Tensor dots = (slot_actions(nets, tensors) * vectors.unsqueeze(1)).sum(2);
   torch::Tensor scores = standardize_rows(dots, tensors.mask);
   if (settings_.teacher_weight != 0) {
     scores = scores + settings_.teacher_weight * tensors.teacher_features.select(2, 0);
@@ -125,8 +129,9 @@ torch::Tensor DdpgAgent::critic_value(Networks& nets, const ObservationTensors& 
   EmbeddingTables& tables = nets.encoder->embeddings();
   const torch::Tensor user = tables->users(tensors.user);
   const torch::Tensor average = tables->history_mean(tensors.history, spaces_.pad_item);
+  const torch::Tensor item_part = vectors.narrow(1, 0, tables->dim());
   const torch::Tensor extras = torch::cat(
-      {(vectors * user).sum(1, true), (vectors * average).sum(1, true), tensors.position}, 1);
+      {(item_part * user).sum(1, true), (item_part * average).sum(1, true), tensors.position}, 1);
   return nets.critic->forward(torch::cat({state, vectors, extras}, 1)).squeeze(1);
 }
 
@@ -189,7 +194,7 @@ std::vector<NamedValue> DdpgAgent::update() {
     const torch::Tensor next_scores =
         scores_for(*target_, next, target_->actor->forward(next_state));
     const int64_t slots = spaces_.n_actions;
-    const torch::Tensor items = target_->encoder->embeddings()->items(next.window);  // [N, n, d]
+    const torch::Tensor items = slot_actions(*target_, next);  // [N, n, d + F]
     const torch::Tensor repeated_state =
         next_state.unsqueeze(1).expand({n, slots, next_state.size(1)}).reshape({n * slots, -1});
     ObservationTensors flat = next;
@@ -204,8 +209,11 @@ std::vector<NamedValue> DdpgAgent::update() {
                           settings_.gamma);
   }
   const torch::Tensor state = online_->encoder->forward(states);
+  const torch::Tensor actions = slot_actions(*online_, states);
   const torch::Tensor placed =
-      online_->encoder->embeddings()->items(states.window.gather(1, batch.actions).squeeze(1));
+      actions
+          .gather(1, batch.actions.unsqueeze(2).expand({n, 1, actions.size(2)}))
+          .squeeze(1);
   const torch::Tensor q = critic_value(*online_, states, state, placed);
   const torch::Tensor critic_loss = torch::smooth_l1_loss(q, targets);
   critic_optimizer_->zero_grad();
@@ -236,6 +244,7 @@ std::vector<CheckpointDimension> ddpg_dimensions(const Spaces& spaces, const Ddp
   std::vector<CheckpointDimension> dimensions = env_dimensions(spaces, dim);
   dimensions.push_back({"hidden", settings.hidden});
   dimensions.push_back({"state (0 concat, 1 drr-ave)", settings.state == "concat" ? 0 : 1});
+  dimensions.push_back({"slot features", spaces.n_features});
   return dimensions;
 }
 

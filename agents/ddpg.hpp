@@ -1,11 +1,12 @@
 #pragma once
 
-// DDPG over the window (DESIGN.md, "Agents"). The actor maps the state to a
-// vector in item-embedding space; a slot's score is that vector's dot product
-// with the candidate's embedding, standardised within the window, plus the
-// teacher's standardised score times teacher_weight. The critic scores a
-// state with an item vector: during learning the vector of the item actually
-// placed, and the actor's own vector for the actor's gradient.
+// DDPG over the window (DESIGN.md, "Agents"). A slot's action vector is its
+// item's embedding followed by the env's slot features; the actor maps the
+// state to a vector in that space, and a slot's score is the dot product of
+// the two, standardised within the window, plus the teacher's standardised
+// score times teacher_weight. The critic scores a state with an action
+// vector: during learning the vector of the slot actually played, and the
+// actor's own vector for the actor's gradient.
 
 #include <torch/torch.h>
 
@@ -85,6 +86,9 @@ class DdpgAgent : public Agent {
 
  private:
   struct Networks;
+  /// What the critic values per slot: [B, n, d + F], the item's embedding
+  /// and the env's slot features.
+  torch::Tensor slot_actions(Networks& nets, const ObservationTensors& tensors);
   torch::Tensor scores_for(Networks& nets, const ObservationTensors& tensors,
                            const torch::Tensor& vectors);
   torch::Tensor critic_value(Networks& nets, const ObservationTensors& tensors,

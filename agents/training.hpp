@@ -25,7 +25,7 @@ struct JudgedSplit {
 };
 
 struct TrainSettings {
-  int epochs = 5;            ///< an epoch plays as many episodes as there are training users
+  int epochs = 10;           ///< an epoch plays as many episodes as there are training users
   int batch_users = 64;      ///< B: users in lockstep
   int updates_per_step = 2;  ///< learner updates per env step of B users
   int selection_k = 5;       ///< the best epoch has the highest valid NDCG at this cutoff

@@ -22,10 +22,6 @@ po::typed_value<double>* real(double value) {
 
 }  // namespace
 
-// trd's student defaults where they differ from DESIGN.md's env and agent:
-// measured on ML-100K valid (README, "What the student reads").
-constexpr int kStudentWindow = 50;
-
 po::options_description env_options() {
   po::options_description options("Environment options");
   const EnvSettings defaults;
@@ -189,6 +185,11 @@ AgentSettings agent_settings(const po::variables_map& v) {
   }
   if (!(ddpg.actor_lr > 0) || !(ddpg.critic_lr > 0) || !(ddpg.tau > 0 && ddpg.tau <= 1)) {
     throw InputError("--actor-lr and --critic-lr must be > 0 and --tau in (0, 1]");
+  }
+  if (v["agent"].as<std::string>() == "dqn" && !dqn.slot_embeddings &&
+      parse_slot_features(v["features"].as<std::string>(), "--features").empty()) {
+    throw InputError("--features none leaves the DQN's slots without inputs: name features or "
+                     "add --slot-embeddings 1");
   }
   settings.seed = v["seed"].as<uint64_t>();
   return settings;

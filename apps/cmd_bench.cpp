@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "agents/registry.hpp"
+#include "apps/agent_options.hpp"
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "data/error.hpp"
@@ -228,10 +229,11 @@ int bench_env(const po::variables_map& values) {
       {"machine", machine_description()},
       {"repeat", repeat},
       {"user_steps_per_run", kUserSteps},
-      {"settings", {{"n_actions", 20}, {"history_length", 5}, {"episode_length", 10}}}};
+      {"settings",
+       {{"n_actions", 20}, {"history_length", 5}, {"episode_length", 10}, {"features", "default"}}}};
   std::cout << "trd bench env: user-steps per second, median of " << repeat << " runs of "
-            << kUserSteps << " user-steps, n_actions 20, H 5, K 10, on " << machine_description()
-            << "\n";
+            << kUserSteps << " user-steps, n_actions 20, H 5, K 10, default slot features, on "
+            << machine_description() << "\n";
   std::vector<std::pair<std::string, Dataset>> datasets;
   if (auto ml100k = find_in_data_dirs("ml-100k/u.data", values["data-dir"].as<std::string>())) {
     PrepareSettings settings;
@@ -328,13 +330,20 @@ int bench_agent(const po::variables_map& values) {
   Knowledge knowledge = distill(bprmf, "bprmf", dataset, kRl, base, 100, nullptr);
   bprmf.export_state(knowledge);
   const EnvData data = make_env_data(dataset, knowledge, kRl);
-  const EnvSettings env_settings;
+  EnvSettings env_settings;
+  env_settings.n_actions = kStudentWindow;
   AgentSettings agent_settings;
   report["dataset"] = dataset.provenance.name;
+  report["settings"] = {{"n_actions", env_settings.n_actions},
+                        {"features", slot_features_text(env_settings.features)},
+                        {"hidden", agent_settings.dqn.hidden},
+                        {"batch_size", agent_settings.dqn.batch_size}};
   std::cout << "trd bench agent: " << dataset.provenance.name << ", BPRMF rl-stage lists, "
-            << "default agent settings (batch " << agent_settings.dqn.batch_size << ", hidden "
-            << agent_settings.dqn.hidden << "), B = 64 users, median of " << repeat << " runs on "
-            << machine_description() << "\n";
+            << "trd run's default student (window " << env_settings.n_actions
+            << ", slot features " << slot_features_text(env_settings.features) << "; batch "
+            << agent_settings.dqn.batch_size << ", hidden " << agent_settings.dqn.hidden
+            << "), B = 64 users, median of " << repeat << " runs on " << machine_description()
+            << "\n";
   for (const char* name : {"dqn", "ddpg"}) {
     for (int threads : {1, 2}) {
       const ThreadScope scope(threads);

@@ -28,7 +28,7 @@ std::string locate_input(const std::string& dataset, const std::string& input,
     }
     return input;
   }
-  if (dataset == "amazon" || dataset == "csv") {
+  if (dataset == "amazon" || dataset == "csv" || dataset == "sequences") {
     throw InputError("--dataset " + dataset + " needs --input PATH (the interactions file)");
   }
   if (auto found = find_in_data_dirs(dataset + "/" + file_name, data_dir_flag)) return *found;
@@ -44,8 +44,9 @@ po::options_description dataset_options(const char* seed_help) {
   // clang-format off
   options.add_options()
       ("dataset", po::value<std::string>()->default_value(kAuto),
-       "ml-100k, ml-1m, ml-latest, amazon, csv, synthetic, or auto (ml-100k when its u.data is "
-       "found in the data folders, else synthetic)")
+       "ml-100k, ml-1m, ml-latest, amazon, csv, sequences (one line per user: user item item "
+       "..., whitespace-separated, in time order; every interaction a positive), synthetic, or "
+       "auto (ml-100k when its u.data is found in the data folders, else synthetic)")
       ("input", po::value<std::string>()->default_value(""),
        "interactions file, or the folder holding it (u.data, ratings.dat, ratings.csv); any of "
        "them may be gzip-compressed")

@@ -285,6 +285,43 @@ Interactions parse_amazon(const std::string& content, const std::string& path) {
   return builder.finish();
 }
 
+// Whitespace-separated fields of `line` (spaces or tabs, runs count once).
+void split_whitespace(std::string_view line, std::vector<std::string_view>& fields) {
+  fields.clear();
+  std::size_t start = line.find_first_not_of(" \t");
+  while (start != std::string_view::npos) {
+    const std::size_t end = std::min(line.find_first_of(" \t", start), line.size());
+    fields.push_back(line.substr(start, end - start));
+    start = line.find_first_not_of(" \t", end);
+  }
+}
+
+// Every interaction is a positive (rating 1); an item's position in its
+// user's line is its timestamp, so the user-time split keeps the line order.
+Interactions parse_sequences(const std::string& content, const std::string& path) {
+  InteractionsBuilder builder;
+  std::vector<std::string_view> fields;
+  std::unordered_map<std::string, std::size_t> line_of_user;
+  for_each_line(content, [&](std::string_view line, std::size_t line_number) {
+    split_whitespace(line, fields);
+    if (fields.empty()) return;
+    if (fields.size() < 2) {
+      throw InputError(where(path, line_number) + "user '" + std::string(fields[0]) +
+                       "' has no items (expected: user item item ...)");
+    }
+    const auto [seen, fresh] = line_of_user.emplace(std::string(fields[0]), line_number);
+    if (!fresh) {
+      throw InputError(where(path, line_number) + "user '" + std::string(fields[0]) +
+                       "' already has line " + std::to_string(seen->second) +
+                       " (one line per user)");
+    }
+    for (std::size_t i = 1; i < fields.size(); ++i) {
+      builder.add(fields[0], fields[i], 1.0f, static_cast<int64_t>(i - 1));
+    }
+  });
+  return builder.finish();
+}
+
 DelimitedLayout movielens_layout(std::string delimiter) {
   DelimitedLayout layout;
   layout.delimiter = std::move(delimiter);
@@ -335,6 +372,9 @@ LoadedSource load_interactions(const std::string& path, SourceFormat format,
     case SourceFormat::kDelimited:
       source.interactions = parse_delimited(content, layout, path);
       break;
+    case SourceFormat::kSequences:
+      source.interactions = parse_sequences(content, path);
+      break;
   }
   if (source.interactions.table.size() == 0) throw InputError(path + ": no interactions in file");
   return source;
@@ -352,6 +392,8 @@ std::string default_file_name(SourceFormat format) {
       return "reviews.json.gz";
     case SourceFormat::kDelimited:
       return "interactions.csv";
+    case SourceFormat::kSequences:
+      return "sequences.txt";
   }
   return "";
 }

@@ -27,6 +27,7 @@ enum class SourceFormat {
   kMovieLensLatest,  ///< ratings.csv with header userId,movieId,rating,timestamp
   kAmazon,           ///< JSON lines with reviewerID, asin, overall, unixReviewTime
   kDelimited,        ///< any delimited file described by a DelimitedLayout
+  kSequences,        ///< one line per user: user item item ... in time order (SASRec's files)
 };
 
 struct LoadedSource {

@@ -13,6 +13,7 @@ SourceFormat source_format(const std::string& dataset) {
   if (dataset == "ml-latest") return SourceFormat::kMovieLensLatest;
   if (dataset == "amazon") return SourceFormat::kAmazon;
   if (dataset == "csv") return SourceFormat::kDelimited;
+  if (dataset == "sequences") return SourceFormat::kSequences;
   throw InputError("--dataset '" + dataset + "': unknown dataset (expected one of " +
                    kDatasetNames + ")");
 }

@@ -21,7 +21,7 @@ struct PrepareSettings {
 };
 
 /// The dataset names trd knows, for help texts and error messages.
-inline constexpr const char* kDatasetNames = "ml-100k, ml-1m, ml-latest, amazon, csv, synthetic";
+inline constexpr const char* kDatasetNames = "ml-100k, ml-1m, ml-latest, amazon, csv, sequences, synthetic";
 
 /// The file format behind a dataset name other than synthetic; InputError for
 /// an unknown name.

@@ -718,4 +718,39 @@ TEST_CASE("empty file", "[loaders][errors]") {
 }
 
 }  // namespace
+
+// --------------------------------------------------------------- sequences --
+
+TEST_CASE("sequences: one line per user, order gives the time, every item a positive",
+          "[loaders]") {
+  TempDir dir;
+  const std::string path = dir.write("seq.txt",
+                                     "1 5 3 5\n"
+                                     "\n"
+                                     "2\t3  7\r\n"
+                                     " 10 7\n");
+  const Interactions data = load_interactions(path, SourceFormat::kSequences).interactions;
+  REQUIRE(data.users.is_integer());
+  CHECK(data.users.integers == std::vector<int64_t>{1, 2, 10});
+  CHECK(data.items.integers == std::vector<int64_t>{3, 5, 7});
+  CHECK(data.table.user == std::vector<int32_t>{0, 0, 0, 1, 1, 2});
+  CHECK(data.table.item == std::vector<int32_t>{1, 0, 1, 0, 2, 2});
+  CHECK(data.table.timestamp == std::vector<int64_t>{0, 1, 2, 0, 1, 0});
+  CHECK(data.table.rating == std::vector<float>{1, 1, 1, 1, 1, 1});
+}
+
+TEST_CASE("sequences: a user without items or on two lines names the file and line",
+          "[loaders]") {
+  TempDir dir;
+  const std::string lonely = dir.write("lonely.txt", "1 2 3\n4\n");
+  CHECK_THAT(input_error_message(lonely, SourceFormat::kSequences),
+             Catch::Contains(lonely + ":2") && Catch::Contains("user '4' has no items"));
+  const std::string twice = dir.write("twice.txt", "1 2 3\n2 3\n1 4\n");
+  CHECK_THAT(input_error_message(twice, SourceFormat::kSequences),
+             Catch::Contains(twice + ":3") && Catch::Contains("already has line 1"));
+  const std::string blank = dir.write("blank.txt", "\n  \n");
+  CHECK_THAT(input_error_message(blank, SourceFormat::kSequences),
+             Catch::Contains("no interactions"));
+}
+
 }  // namespace trd

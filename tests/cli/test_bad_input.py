@@ -80,6 +80,13 @@ def main():
             f.attrs["version"] = np.int64(1)
         expect_bad_input(["inspect", wrong_schema], out_dir, wrong_schema, "missing attribute")
 
+        # A feature list is checked before any data is made.
+        synthetic_run = ["run", "--dataset", "synthetic", "--out", os.path.join(out_dir, "run")]
+        expect_bad_input(synthetic_run + ["--features", "teacher_rank,colour"], out_dir,
+                         "--features", "unknown feature 'colour'")
+        expect_bad_input(synthetic_run + ["--features", "none"], out_dir,
+                         "--features none", "--slot-embeddings")
+
         stdout, _ = run("data", "--help")
         assert "--min-rating" in stdout and "--split" in stdout
         run("--help")
