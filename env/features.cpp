@@ -124,16 +124,18 @@ std::vector<SlotFeature> parse_slot_features(const std::string& names, const std
   std::vector<SlotFeature> features;
   if (names == "none") return features;
   std::string known;
-  for (const FeatureInfo& info : kFeatures) known += (known.empty() ? "" : ", ") + std::string(info.name);
+  for (const FeatureInfo& info : kFeatures)
+    known += (known.empty() ? "" : ", ") + std::string(info.name);
   std::size_t start = 0;
   while (start <= names.size()) {
     const std::size_t comma = std::min(names.find(',', start), names.size());
     const std::string name = names.substr(start, comma - start);
-    const FeatureInfo* found = std::find_if(std::begin(kFeatures), std::end(kFeatures),
-                                            [&name](const FeatureInfo& info) { return name == info.name; });
+    const FeatureInfo* found =
+        std::find_if(std::begin(kFeatures), std::end(kFeatures),
+                     [&name](const FeatureInfo& info) { return name == info.name; });
     if (found == std::end(kFeatures)) {
-      throw InputError(flag + " '" + names + "': unknown feature '" + name + "' (expected " + known +
-                       ", default or none)");
+      throw InputError(flag + " '" + names + "': unknown feature '" + name + "' (expected " +
+                       known + ", default or none)");
     }
     if (std::find(features.begin(), features.end(), found->feature) != features.end()) {
       throw InputError(flag + " '" + names + "': '" + name + "' is named twice");
@@ -147,7 +149,8 @@ std::vector<SlotFeature> parse_slot_features(const std::string& names, const std
 std::string slot_features_text(const std::vector<SlotFeature>& features) {
   if (features.empty()) return "none";
   std::string text;
-  for (SlotFeature feature : features) text += (text.empty() ? "" : ",") + slot_feature_name(feature);
+  for (SlotFeature feature : features)
+    text += (text.empty() ? "" : ",") + slot_feature_name(feature);
   return text;
 }
 
@@ -163,8 +166,7 @@ SlotFeatures::SlotFeatures(std::vector<SlotFeature> features, int history_length
       transitions_(&transitions),
       pad_item_(n_items) {
   width_ = slot_features_width(features_, history_length);
-  const bool reads_transitions =
-      std::any_of(features_.begin(), features_.end(), needs_transitions);
+  const bool reads_transitions = std::any_of(features_.begin(), features_.end(), needs_transitions);
   if (reads_transitions && transitions.n_items() != n_items) {
     own_transitions_ = std::make_shared<ItemTransitions>(past, n_items);
     transitions_ = own_transitions_.get();
@@ -197,7 +199,8 @@ std::vector<std::string> SlotFeatures::column_names() const {
 float SlotFeatures::transition_count(const std::vector<int32_t>& history, int32_t item,
                                      bool forward) const {
   float count = 0;
-  for (int32_t h : history) count += forward ? transitions_->count(h, item) : transitions_->count(item, h);
+  for (int32_t h : history)
+    count += forward ? transitions_->count(h, item) : transitions_->count(item, h);
   return count;
 }
 

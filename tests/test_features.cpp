@@ -85,8 +85,8 @@ TEST_CASE("SlotFeatures: every column of the default set by hand, masked slots z
   const SlotFeatures features(settings.features, 2, 3, 5, FeatureView(data).similarity(),
                               data.transitions, data.past, data.n_items);
   const std::vector<std::string> names = {
-      "teacher_score",      "teacher_rank",        "history_similarity", "recent_similarity_1",
-      "recent_similarity_2", "popularity",         "transitions",        "transition_share",
+      "teacher_score",       "teacher_rank", "history_similarity", "recent_similarity_1",
+      "recent_similarity_2", "popularity",   "transitions",        "transition_share",
       "reverse_transitions", "position"};
   REQUIRE(features.column_names() == names);
   REQUIRE(features.width() == 10);
@@ -113,7 +113,7 @@ TEST_CASE("SlotFeatures: every column of the default set by hand, masked slots z
   CHECK(next.window[0] == 3);
   CHECK(next.features[9] == Approx(0.2));
   CHECK(next.features[1] == Approx(rank_1));
-  CHECK(next.features[0] == 0.0f);  // a single valid slot: nothing to standardise against
+  CHECK(next.features[0] == 0.0f);   // a single valid slot: nothing to standardise against
   CHECK(next.features[19] == 0.0f);  // the emptied slot
 }
 
