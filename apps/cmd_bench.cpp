@@ -384,9 +384,9 @@ int bench_agent(const po::variables_map& values) {
     if (failed) throw std::runtime_error("trd bench agent: trd run failed");
     report["trd_run_s"] = seconds;
     std::printf(
-        "  trd run end to end (data, BPRMF x 3 stages, DQN 5 epochs, report), 1 thread: "
+        "  trd run end to end (data, BPRMF x 3 stages, DQN %d epochs, report), 1 thread: "
         "%.1f s\n",
-        seconds);
+        TrainSettings{}.epochs, seconds);
   }
   if (values["json"].as<bool>()) print_json(report);
   return kExitOk;

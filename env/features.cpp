@@ -204,69 +204,93 @@ float SlotFeatures::transition_count(const std::vector<int32_t>& history, int32_
   return count;
 }
 
-void SlotFeatures::fill(int t, const int32_t* history, const int32_t* window, const int8_t* mask,
-                        const float* score, const int32_t* rank, float* out) const {
-  std::fill_n(out, static_cast<std::size_t>(n_actions_) * width_, 0.0f);
-  if (width_ == 0) return;
-  // Real history items, most recent first.
+std::vector<int32_t> SlotFeatures::recent_items(const int32_t* history) const {
   std::vector<int32_t> recent;
   for (int j = history_length_ - 1; j >= 0; --j) {
     if (history[j] != pad_item_) recent.push_back(history[j]);
   }
+  return recent;
+}
+
+void SlotFeatures::slot_values(const std::vector<int32_t>& recent, int32_t item, float score,
+                               int32_t rank, float* out) const {
+  std::fill_n(out, width_, 0.0f);
+  float* value = out;
+  for (SlotFeature feature : features_) {
+    switch (feature) {
+      case SlotFeature::kTeacherScore:
+        *value = score;
+        break;
+      case SlotFeature::kTeacherRank:
+        *value = static_cast<float>(1.0 / std::log2(std::max(rank, 0) + 2.0));
+        break;
+      case SlotFeature::kHistorySimilarity:
+        if (!recent.empty() && similarity_.available()) {
+          float sum = 0;
+          for (int32_t h : recent) sum += similarity_(item, h);
+          *value = sum / static_cast<float>(recent.size());
+        }
+        break;
+      case SlotFeature::kRecentSimilarity:
+        if (similarity_.available()) {
+          for (std::size_t j = 0; j < recent.size(); ++j) value[j] = similarity_(item, recent[j]);
+        }
+        break;
+      case SlotFeature::kPopularity:
+        *value = log_popularity_[static_cast<std::size_t>(item)];
+        break;
+      case SlotFeature::kTransitions:
+        *value = std::log1p(transition_count(recent, item, /*forward=*/true));
+        break;
+      case SlotFeature::kTransitionShare:
+        for (int32_t h : recent) {
+          *value += transitions_->count(h, item) / (1.0f + transitions_->total(h));
+        }
+        break;
+      case SlotFeature::kReverseTransitions:
+        *value = std::log1p(transition_count(recent, item, /*forward=*/false));
+        break;
+      case SlotFeature::kPosition:
+        break;  // the same in every slot: set by finish()
+    }
+    value += columns_of(feature, history_length_);
+  }
+}
+
+void SlotFeatures::finish(int t, const int8_t* mask, const float* raw, float* out) const {
+  const std::size_t size = static_cast<std::size_t>(n_actions_) * width_;
+  std::copy_n(raw, size, out);
   int column = 0;
   for (SlotFeature feature : features_) {
     const int columns = columns_of(feature, history_length_);
-    for (int slot = 0; slot < n_actions_; ++slot) {
-      if (!mask[slot]) continue;
-      float* value = out + static_cast<std::ptrdiff_t>(slot) * width_ + column;
-      const int32_t item = window[slot];
-      switch (feature) {
-        case SlotFeature::kTeacherScore:
-          *value = score[slot];
-          break;
-        case SlotFeature::kTeacherRank:
-          *value = static_cast<float>(1.0 / std::log2(std::max(rank[slot], 0) + 2.0));
-          break;
-        case SlotFeature::kHistorySimilarity:
-          if (!recent.empty() && similarity_.available()) {
-            float sum = 0;
-            for (int32_t h : recent) sum += similarity_(item, h);
-            *value = sum / static_cast<float>(recent.size());
-          }
-          break;
-        case SlotFeature::kRecentSimilarity:
-          if (similarity_.available()) {
-            for (std::size_t j = 0; j < recent.size(); ++j) value[j] = similarity_(item, recent[j]);
-          }
-          break;
-        case SlotFeature::kPopularity:
-          *value = log_popularity_[static_cast<std::size_t>(item)];
-          break;
-        case SlotFeature::kTransitions:
-          *value = std::log1p(transition_count(recent, item, /*forward=*/true));
-          break;
-        case SlotFeature::kTransitionShare:
-          for (int32_t h : recent) {
-            *value += transitions_->count(h, item) / (1.0f + transitions_->total(h));
-          }
-          break;
-        case SlotFeature::kReverseTransitions:
-          *value = std::log1p(transition_count(recent, item, /*forward=*/false));
-          break;
-        case SlotFeature::kPosition:
-          *value = static_cast<float>(t - 1) / static_cast<float>(episode_length_);
-          break;
+    for (int c = column; c < column + columns; ++c) {
+      if (feature == SlotFeature::kPosition) {
+        const float position = static_cast<float>(t - 1) / static_cast<float>(episode_length_);
+        for (int slot = 0; slot < n_actions_; ++slot) out[slot * width_ + c] = position;
       }
-    }
-    const bool standardized =
-        feature != SlotFeature::kTeacherRank && feature != SlotFeature::kPosition;
-    if (standardized) {
-      for (int c = column; c < column + columns; ++c) {
+      if (feature != SlotFeature::kTeacherRank && feature != SlotFeature::kPosition) {
         standardize_column(out, n_actions_, width_, c, mask);
       }
     }
     column += columns;
   }
+  for (int slot = 0; slot < n_actions_; ++slot) {
+    if (!mask[slot]) std::fill_n(out + static_cast<std::ptrdiff_t>(slot) * width_, width_, 0.0f);
+  }
+}
+
+void SlotFeatures::fill(int t, const int32_t* history, const int32_t* window, const int8_t* mask,
+                        const float* score, const int32_t* rank, float* raw, float* out) const {
+  const std::vector<int32_t> recent = recent_items(history);
+  for (int slot = 0; slot < n_actions_; ++slot) {
+    float* values = raw + static_cast<std::ptrdiff_t>(slot) * width_;
+    if (mask[slot]) {
+      slot_values(recent, window[slot], score[slot], rank[slot], values);
+    } else {
+      std::fill_n(values, width_, 0.0f);
+    }
+  }
+  finish(t, mask, raw, out);
 }
 
 }  // namespace trd

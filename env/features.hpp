@@ -115,11 +115,25 @@ class SlotFeatures {
   std::vector<std::string> column_names() const;
   const std::vector<SlotFeature>& features() const { return features_; }
 
-  /// Writes row-major [n_actions, width()] into `out` for one observation:
-  /// `history` [H] (pad_item where empty), `window`, `mask`, `score`, `rank`
-  /// [n_actions], `t` the position the next action fills.
+  // An observation's block is built in two parts so the env can keep the
+  // raw values of the slots that did not change and only compute the slot
+  // that entered (features are standardised within the window, which
+  // every step changes).
+
+  /// The real items of an observation's `history` [H], most recent first.
+  std::vector<int32_t> recent_items(const int32_t* history) const;
+  /// Raw (unstandardised) values of one valid slot's columns into `out`
+  /// [width()]; the position column is left for finish().
+  void slot_values(const std::vector<int32_t>& recent, int32_t item, float score, int32_t rank,
+                   float* out) const;
+  /// `out` [n_actions, width()]: the raw block standardised within the valid
+  /// slots of `mask`, the position of step `t` set, invalid slots 0.
+  void finish(int t, const int8_t* mask, const float* raw, float* out) const;
+  /// Both, for every slot of one observation: `history` [H] (pad_item where
+  /// empty), `window`, `mask`, `score`, `rank` [n_actions]; `raw` receives
+  /// the raw block, `out` the finished one (row-major [n_actions, width()]).
   void fill(int t, const int32_t* history, const int32_t* window, const int8_t* mask,
-            const float* score, const int32_t* rank, float* out) const;
+            const float* score, const int32_t* rank, float* raw, float* out) const;
 
  private:
   // Times `item` followed (forward) or preceded the history items.

@@ -168,14 +168,16 @@ EpisodeRows::EpisodeRows(const EnvData& data, const EnvSettings& settings, int b
       next_(static_cast<std::size_t>(batch), 0) {
   obs_.resize(batch, settings.history_length, settings.n_actions, data.n_items,
               features_.width());
+  raw_features_.assign(obs_.features.size(), 0.0f);
 }
 
 void EpisodeRows::fill_features(int row) {
   const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * settings_.n_actions;
+  const std::ptrdiff_t f = a * features_.width();
   features_.fill(obs_.t[row],
                  obs_.history.data() + static_cast<std::ptrdiff_t>(row) * settings_.history_length,
                  obs_.window.data() + a, obs_.mask.data() + a, obs_.teacher_score.data() + a,
-                 obs_.teacher_rank.data() + a, obs_.features.data() + a * features_.width());
+                 obs_.teacher_rank.data() + a, raw_features_.data() + f, obs_.features.data() + f);
 }
 
 void EpisodeRows::start(int row, int32_t user) {
@@ -253,7 +255,8 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
         break;
     }
   }
-  if (info.hit && settings_.feedback == Feedback::kHits) {
+  const bool history_changes = info.hit && settings_.feedback == Feedback::kHits;
+  if (history_changes) {
     // A hit joins the history; the oldest entry drops out.
     const int h = settings_.history_length;
     int32_t* history = obs_.history.data() + static_cast<std::ptrdiff_t>(row) * h;
@@ -264,10 +267,13 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
   // item enters at the back of the valid slots.
   int valid = 0;
   while (valid < n_actions && obs_.mask[a + valid]) ++valid;
+  const int width = features_.width();
+  float* raw = raw_features_.data() + a * width;
   for (int slot = action; slot + 1 < valid; ++slot) {
     obs_.window[a + slot] = obs_.window[a + slot + 1];
     obs_.teacher_score[a + slot] = obs_.teacher_score[a + slot + 1];
     obs_.teacher_rank[a + slot] = obs_.teacher_rank[a + slot + 1];
+    std::copy_n(raw + (slot + 1) * width, width, raw + slot * width);
   }
   const int back = valid - 1;
   int64_t& next = next_[row];
@@ -279,7 +285,21 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
   if (refill) ++next;
 
   obs_.t[row] = t + 1;
-  fill_features(row);
+  if (history_changes) {
+    fill_features(row);
+  } else {
+    // Only the slot that entered has new raw values.
+    float* entered = raw + back * width;
+    if (refill) {
+      const int32_t* history =
+          obs_.history.data() + static_cast<std::ptrdiff_t>(row) * settings_.history_length;
+      features_.slot_values(features_.recent_items(history), obs_.window[a + back],
+                            obs_.teacher_score[a + back], obs_.teacher_rank[a + back], entered);
+    } else {
+      std::fill_n(entered, width, 0.0f);
+    }
+    features_.finish(obs_.t[row], obs_.mask.data() + a, raw, obs_.features.data() + a * width);
+  }
   terminated = t >= settings_.episode_length;
   truncated = !terminated && !obs_.mask[a];
   return reward;

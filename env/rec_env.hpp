@@ -194,6 +194,7 @@ class EpisodeRows {
   EnvSettings settings_;
   SlotFeatures features_;
   ObservationBatch obs_;
+  std::vector<float> raw_features_;  // [B, n_actions, width] before standardising
   std::vector<int64_t> next_;  // [B] next unused index into each row's teacher list
 };
 

@@ -1,8 +1,11 @@
 // The slot feature set: every column by hand on a small fixture, its names,
 // masking, and that the env hands it out with each observation.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <numeric>
+#include <random>
 
 #include "data/error.hpp"
 #include "env/features.hpp"
@@ -147,5 +150,69 @@ TEST_CASE("VecRecEnv hands out the same features as RecEnv, row by row", "[featu
   RecEnv single(data, settings);
   for (int row = 0; row < 2; ++row) {
     CHECK(first.row(row).features == single.reset(0, row).observation.features);
+  }
+}
+
+TEST_CASE("the env's step-by-step features equal a fresh computation of each observation",
+          "[features]") {
+  // Random items and lists; only the slot that enters is computed anew on a
+  // step without a new history item, which must not change any figure.
+  std::mt19937_64 engine(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  EnvData data;
+  data.n_users = 6;
+  data.n_items = 30;
+  data.item_embeddings.resize(30, 3);
+  for (Eigen::Index i = 0; i < data.item_embeddings.size(); ++i) {
+    data.item_embeddings.data()[i] = normal(engine);
+  }
+  data.lists.resize(6, 12);
+  data.scores.resize(6, 12);
+  std::vector<std::vector<int32_t>> past(6), rewarded(6);
+  std::vector<int32_t> items(30);
+  std::iota(items.begin(), items.end(), 0);
+  for (int u = 0; u < 6; ++u) {
+    std::shuffle(items.begin(), items.end(), engine);
+    past[static_cast<std::size_t>(u)].assign(items.begin(), items.begin() + 4);
+    for (int j = 0; j < 12; ++j) {
+      data.lists(u, j) = j < 9 + u % 3 ? items[static_cast<std::size_t>(4 + j)] : -1;
+      data.scores(u, j) = normal(engine);
+    }
+    rewarded[static_cast<std::size_t>(u)] = {items[5], items[7], items[9]};
+    std::sort(rewarded[static_cast<std::size_t>(u)].begin(),
+              rewarded[static_cast<std::size_t>(u)].end());
+  }
+  data.past = UserItems(past);
+  data.rewarded = UserItems(rewarded);
+  data.rewarded_rating.assign(18, 1.0f);
+  data.transitions = ItemTransitions(data.past, data.n_items);
+  for (const Feedback feedback : {Feedback::kHits, Feedback::kNone}) {
+    EnvSettings settings;
+    settings.n_actions = 4;
+    settings.history_length = 2;
+    settings.episode_length = 8;
+    settings.feedback = feedback;
+    const SlotFeatures fresh(settings.features, 2, 4, 8, FeatureView(data).similarity(),
+                             data.transitions, data.past, data.n_items);
+    RecEnv env(data, settings);
+    for (int32_t user = 0; user < 6; ++user) {
+      Observation obs = env.reset(0, user).observation;
+      for (int step = 0; step < 8; ++step) {
+        std::vector<float> raw(obs.features.size()), expected(obs.features.size());
+        fresh.fill(obs.t, obs.history.data(), obs.window.data(), obs.mask.data(),
+                   obs.teacher_score.data(), obs.teacher_rank.data(), raw.data(), expected.data());
+        INFO("user " << user << " t " << obs.t);
+        for (std::size_t c = 0; c < expected.size(); ++c) {
+          REQUIRE(obs.features[c] == Approx(expected[c]).margin(1e-5));
+        }
+        std::vector<int> valid;
+        for (int slot = 0; slot < 4; ++slot) {
+          if (obs.mask[static_cast<std::size_t>(slot)]) valid.push_back(slot);
+        }
+        const StepResult result = env.step(valid[engine() % valid.size()]);
+        if (result.terminated || result.truncated) break;
+        obs = result.observation;
+      }
+    }
   }
 }
