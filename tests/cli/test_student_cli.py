@@ -98,6 +98,20 @@ def main():
         expect_bad_input(["run", *synthetic, "--out", other, "--agent", "sarsa"], "unknown agent")
         assert not os.path.exists(other)
 
+        # DESIGN.md's literal DQN input stays one flag set away, and the
+        # evaluation rebuilds the env with the feature set the student trained on.
+        literal = os.path.join(tmp, "literal")
+        run("train", "--dataset", dataset, "--knowledge", os.path.join(out, "bprmf-rl.h5"),
+            "--valid-knowledge", os.path.join(out, "bprmf-valid.h5"), "--out", literal,
+            "--epochs", "1", "--features", "teacher_score,teacher_rank",
+            "--state-embeddings", "1", "--slot-embeddings", "1")
+        literal_sidecar = run_json("inspect", literal)
+        assert literal_sidecar["env"]["features"] == "teacher_score,teacher_rank"
+        assert literal_sidecar["settings"]["slot_embeddings"] is True
+        report = run_json("eval", "--dataset", dataset, "--knowledge",
+                          os.path.join(out, "bprmf-test.h5"), "--agent", literal)
+        assert 0.0 <= report["student"]["ndcg@5"] <= 1.0
+
         # The same seed gives the same report; another seed another student.
         again = run_json("run", *synthetic, "--out", os.path.join(tmp, "again"), "--epochs", "2",
                          "--teacher-epochs", "5")
