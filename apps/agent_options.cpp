@@ -154,10 +154,14 @@ AgentSettings agent_settings(const po::variables_map& v) {
   dqn.epsilon_end = v["epsilon-end"].as<double>();
   dqn.epsilon_decay_steps = v["epsilon-decay"].as<int64_t>();
   if (dqn.hidden < 1 || dqn.dim < 1 || dqn.batch_size < 1 || dqn.target_update < 1 ||
-      !(dqn.lr > 0) || !(dqn.gamma >= 0 && dqn.gamma <= 1)) {
+      !(dqn.lr > 0) || !(dqn.gamma >= 0 && dqn.gamma <= 1) || !(dqn.grad_clip > 0)) {
     throw InputError(
         "agent settings out of range: --hidden, --dim, --batch-size, --target-update must be >= 1, "
-        "--lr > 0 and --gamma in [0, 1]");
+        "--lr and --grad-clip > 0 and --gamma in [0, 1]");
+  }
+  auto probability = [](double value) { return value >= 0 && value <= 1; };
+  if (!probability(dqn.epsilon_start) || !probability(dqn.epsilon_end)) {
+    throw InputError("--epsilon-start and --epsilon-end are probabilities: they must be in [0, 1]");
   }
   DdpgSettings& ddpg = settings.ddpg;
   ddpg.hidden = dqn.hidden;
@@ -214,6 +218,14 @@ nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& 
           {"dim", knowledge.user_embeddings.cols()},
           {"dataset_fingerprint", knowledge.dataset_fingerprint},
           {"crc32", file_crc32(path)}};
+}
+
+void check_window_fits(const EnvSettings& env, int list_length, const std::string& source) {
+  if (env.n_actions > list_length || env.episode_length > list_length) {
+    throw InputError(source + ": the teacher's lists hold " + std::to_string(list_length) +
+                     " items, fewer than --n-actions " + std::to_string(env.n_actions) +
+                     " or --episode-length " + std::to_string(env.episode_length));
+  }
 }
 
 void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, Split expected,

@@ -33,6 +33,12 @@ void check_knowledge_matches(const Knowledge& knowledge, const std::string& know
 
 /// InputError unless `knowledge` holds lists for `expected` (its stage
 /// attribute); `role` says what the file is used as ("trd train --knowledge").
+/// InputError naming `source` (the list-length flag or the knowledge file)
+/// when the window or the episode is longer than the teacher's lists of
+/// `list_length` items: those slots could never hold an item, and a huge
+/// window would only fill memory.
+void check_window_fits(const EnvSettings& env, int list_length, const std::string& source);
+
 void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, Split expected,
                  const std::string& role);
 

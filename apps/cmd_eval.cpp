@@ -99,6 +99,7 @@ int run_eval(const std::vector<std::string>& args) {
     inputs.ks = ks;
     inputs.seed = seed;
     inputs.threads = v["threads"].as<int>();
+    check_thread_count(inputs.threads, "--threads");
     const nlohmann::json figures = report_student(inputs);
     if (!csv_path.empty()) {
       std::ifstream written(inputs.out_dir + "/eval.csv");

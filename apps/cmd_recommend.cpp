@@ -102,6 +102,7 @@ int run_recommend(const std::vector<std::string>& args) {
       v["users"].as<std::string>().empty() ? std::vector<int32_t>{}
                                            : read_user_list(v["users"].as<std::string>(), dataset);
   const EnvData data = make_serving_data(dataset, knowledge, stage);
+  check_thread_count(v["threads"].as<int>(), "--threads");
   const ThreadScope scope(v["threads"].as<int>());
   LoadedStudent student = load_student(agent_dir, dataset, knowledge, knowledge_path, data);
   const RerankedLists lists =

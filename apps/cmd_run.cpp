@@ -109,9 +109,14 @@ int run_run(const std::vector<std::string>& args) {
   if (teacher_stage != "warm" && teacher_stage != "fixed") {
     throw InputError("--teacher-stage '" + teacher_stage + "': expected warm or fixed");
   }
-  // Reject bad agent flags before the long stages run.
+  // Reject bad agent, env and thread flags before the long stages run.
   check_agent_name(v["agent"].as<std::string>());
   agent_settings(v);
+  check_thread_count(v["threads"].as<int>(), "--threads");
+  if (v.count("teacher-threads")) {
+    check_thread_count(v["teacher-threads"].as<int>(), "--teacher-threads");
+  }
+  check_window_fits(env_settings(v), v["list-length"].as<int>(), "--list-length");
   std::filesystem::create_directories(out);
   const double start = now_seconds();
 

@@ -97,6 +97,7 @@ int run_teacher(const std::vector<std::string>& args) {
   override_with("neighbours", settings.neighbours);
   override_with("window", settings.window);
   settings.threads = v["threads"].as<int>();
+  check_thread_count(settings.threads, "--threads");
   settings.seed = v["seed"].as<uint64_t>();
   const int list_length = v["list-length"].as<int>();
   const int n_candidates = v["candidates"].as<int>();

@@ -34,10 +34,11 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   const TrainSettings training = train_settings(v);
   const std::string agent_name = v["agent"].as<std::string>();
   const int threads = v["threads"].as<int>();
-  if (threads < 1) throw InputError("--threads must be at least 1");
+  check_thread_count(threads, "--threads");
 
   const Dataset dataset = read_dataset(dataset_path);
   const Knowledge train_knowledge = read_knowledge(train_knowledge_path);
+  check_window_fits(env, static_cast<int>(train_knowledge.list_length()), train_knowledge_path);
   const Knowledge valid_knowledge = read_knowledge(valid_knowledge_path);
   check_knowledge_matches(train_knowledge, train_knowledge_path, dataset, dataset_path);
   check_knowledge_matches(valid_knowledge, valid_knowledge_path, dataset, dataset_path);

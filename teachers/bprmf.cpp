@@ -59,9 +59,10 @@ void initialise(RowMatrixXf& factors, int64_t rows, int dim, std::mt19937_64& en
 void BprMf::fit(const TrainingSet& data, const Knowledge* warm_start,
                 const EpochCallback& on_epoch) {
   const TeacherSettings& s = settings_;
-  if (s.dim < 1 || s.epochs < 0 || s.negatives < 1 || s.threads < 1 || !(s.lr > 0)) {
+  if (s.dim < 1 || s.epochs < 0 || s.negatives < 1 || s.threads < 1 || s.threads > kMaxThreads ||
+      !(s.lr > 0)) {
     throw InputError(
-        "bprmf needs --dim >= 1, --epochs >= 0, --negatives >= 1, --threads >= 1 "
+        "bprmf needs --dim >= 1, --epochs >= 0, --negatives >= 1, --threads in [1, 256] "
         "and --lr > 0");
   }
   std::mt19937_64 engine(s.seed);

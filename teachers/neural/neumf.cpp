@@ -303,7 +303,8 @@ NeuMf::NeuMf(const TeacherSettings& settings) : settings_(settings) {
   require(settings.lr > 0, "--lr > 0", std::to_string(settings.lr));
   require(settings.negatives >= 0, "--negatives >= 0", std::to_string(settings.negatives));
   require(settings.l2 >= 0, "--l2 >= 0", std::to_string(settings.l2));
-  require(settings.threads >= 1, "--threads >= 1", std::to_string(settings.threads));
+  require(settings.threads >= 1 && settings.threads <= kMaxThreads, "--threads in [1, 256]",
+          std::to_string(settings.threads));
 }
 
 NeuMf::~NeuMf() = default;

@@ -87,6 +87,34 @@ def main():
         expect_bad_input(synthetic_run + ["--features", "none"], out_dir,
                          "--features none", "--slot-embeddings")
 
+        # Out-of-range counts are bad input before any work, not an abort, a
+        # hang or a machine-filling allocation.
+        expect_bad_input(synthetic_run + ["--threads", "1000"], out_dir,
+                         "--threads 1000", "[1, 256]")
+        expect_bad_input(synthetic_run + ["--teacher-threads", "100000"], out_dir,
+                         "--teacher-threads 100000")
+        expect_bad_input(synthetic_run + ["--n-actions", "100000"], out_dir,
+                         "--list-length", "hold 100 items", "--n-actions 100000")
+        expect_bad_input(synthetic_run + ["--episode-length", "101"], out_dir,
+                         "--episode-length 101")
+        expect_bad_input(synthetic_run + ["--epsilon-start", "2"], out_dir,
+                         "--epsilon-start", "[0, 1]")
+        expect_bad_input(synthetic_run + ["--grad-clip", "0"], out_dir, "--grad-clip")
+        made = os.path.join(inputs, "small.h5")
+        run("data", "--dataset", "synthetic", "--synthetic-interactions", "3000", "--out", made)
+        expect_bad_input(["teacher", "--dataset", made, "--teacher", "bprmf", "--threads",
+                          "100000", "--out", os.path.join(out_dir, "k.h5")], out_dir,
+                         "--threads 100000")
+        rl = os.path.join(inputs, "rl.h5")
+        valid = os.path.join(inputs, "valid.h5")
+        run("teacher", "--dataset", made, "--teacher", "mostpop", "--stage", "rl",
+            "--list-length", "30", "--out", rl)
+        run("teacher", "--dataset", made, "--teacher", "mostpop", "--stage", "valid",
+            "--list-length", "30", "--init", rl, "--out", valid)
+        expect_bad_input(["train", "--dataset", made, "--knowledge", rl, "--valid-knowledge",
+                          valid, "--out", os.path.join(out_dir, "agent")], out_dir,
+                         rl, "hold 30 items", "--n-actions 50")
+
         stdout, _ = run("data", "--help")
         assert "--min-rating" in stdout and "--split" in stdout
         run("--help")
