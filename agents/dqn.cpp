@@ -51,7 +51,9 @@ QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnS
 }
 
 torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
-  const torch::Tensor user = embeddings_->users(observations.user);  // [B, d]
+  // The tables are read only for the opt-in embedding inputs.
+  torch::Tensor user;
+  if (state_embeddings_ || slot_embeddings_) user = embeddings_->users(observations.user);
   const torch::Tensor state = state_layer_(
       state_embeddings_
           ? torch::cat({user, embeddings_->items(observations.history).flatten(1),

@@ -37,9 +37,10 @@ struct DqnSettings {
   int64_t epsilon_decay_steps = 20000;  ///< exploring user-steps of the linear decay
   uint64_t seed = 0;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, slot_embeddings, state_embeddings, gamma, lr, grad_clip,
-                                   batch_size, replay_capacity, learning_starts, target_update,
-                                   epsilon_start, epsilon_end, epsilon_decay_steps, seed)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, slot_embeddings,
+                                   state_embeddings, gamma, lr, grad_clip, batch_size,
+                                   replay_capacity, learning_starts, target_update, epsilon_start,
+                                   epsilon_end, epsilon_decay_steps, seed)
 
 /// Double-DQN targets, DESIGN.md's rule: r + gamma * Q_target(s', a*) with
 /// a* the online net's argmax over the valid slots of s'; no bootstrap term

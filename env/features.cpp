@@ -89,7 +89,10 @@ void standardize_column(float* block, int n, int width, int column, const int8_t
   const double mean = sum / count;
   double squares = 0;
   for (int slot = 0; slot < n; ++slot) {
-    if (mask[slot]) squares += std::pow(block[slot * width + column] - mean, 2);
+    if (mask[slot]) {
+      const double centred = block[slot * width + column] - mean;
+      squares += centred * centred;
+    }
   }
   const double spread = std::sqrt(squares / count);
   for (int slot = 0; slot < n; ++slot) {
@@ -166,8 +169,10 @@ SlotFeatures::SlotFeatures(std::vector<SlotFeature> features, int history_length
       transitions_(&transitions),
       pad_item_(n_items) {
   width_ = slot_features_width(features_, history_length);
-  const bool reads_transitions = std::any_of(features_.begin(), features_.end(), needs_transitions);
-  if (reads_transitions && transitions.n_items() != n_items) {
+  reads_transitions_ = std::any_of(features_.begin(), features_.end(), needs_transitions);
+  reads_reverse_ = std::find(features_.begin(), features_.end(),
+                             SlotFeature::kReverseTransitions) != features_.end();
+  if (reads_transitions_ && transitions.n_items() != n_items) {
     own_transitions_ = std::make_shared<ItemTransitions>(past, n_items);
     transitions_ = own_transitions_.get();
   }
@@ -196,14 +201,6 @@ std::vector<std::string> SlotFeatures::column_names() const {
   return names;
 }
 
-float SlotFeatures::transition_count(const std::vector<int32_t>& history, int32_t item,
-                                     bool forward) const {
-  float count = 0;
-  for (int32_t h : history)
-    count += forward ? transitions_->count(h, item) : transitions_->count(item, h);
-  return count;
-}
-
 std::vector<int32_t> SlotFeatures::recent_items(const int32_t* history) const {
   std::vector<int32_t> recent;
   for (int j = history_length_ - 1; j >= 0; --j) {
@@ -215,6 +212,17 @@ std::vector<int32_t> SlotFeatures::recent_items(const int32_t* history) const {
 void SlotFeatures::slot_values(const std::vector<int32_t>& recent, int32_t item, float score,
                                int32_t rank, float* out) const {
   std::fill_n(out, width_, 0.0f);
+  // Each sparse lookup is a binary search on the env's hot path: the
+  // forward counts serve two groups, so they are looked up once.
+  float following = 0, share = 0, preceding = 0;
+  if (reads_transitions_) {
+    for (int32_t h : recent) {
+      const float count = transitions_->count(h, item);
+      following += count;
+      share += count / (1.0f + transitions_->total(h));
+      if (reads_reverse_) preceding += transitions_->count(item, h);
+    }
+  }
   float* value = out;
   for (SlotFeature feature : features_) {
     switch (feature) {
@@ -240,15 +248,13 @@ void SlotFeatures::slot_values(const std::vector<int32_t>& recent, int32_t item,
         *value = log_popularity_[static_cast<std::size_t>(item)];
         break;
       case SlotFeature::kTransitions:
-        *value = std::log1p(transition_count(recent, item, /*forward=*/true));
+        *value = std::log1p(following);
         break;
       case SlotFeature::kTransitionShare:
-        for (int32_t h : recent) {
-          *value += transitions_->count(h, item) / (1.0f + transitions_->total(h));
-        }
+        *value = share;
         break;
       case SlotFeature::kReverseTransitions:
-        *value = std::log1p(transition_count(recent, item, /*forward=*/false));
+        *value = std::log1p(preceding);
         break;
       case SlotFeature::kPosition:
         break;  // the same in every slot: set by finish()

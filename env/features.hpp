@@ -136,9 +136,6 @@ class SlotFeatures {
             const float* score, const int32_t* rank, float* raw, float* out) const;
 
  private:
-  // Times `item` followed (forward) or preceded the history items.
-  float transition_count(const std::vector<int32_t>& history, int32_t item, bool forward) const;
-
   std::vector<SlotFeature> features_;
   int history_length_, n_actions_, episode_length_, width_ = 0;
   ItemSimilarity similarity_;
@@ -146,6 +143,8 @@ class SlotFeatures {
   const ItemTransitions* transitions_;
   std::vector<float> log_popularity_;  // [n_items]
   int32_t pad_item_;
+  bool reads_transitions_ = false;
+  bool reads_reverse_ = false;
 };
 
 }  // namespace trd
