@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "agents/dqn.hpp"
 #include "data/error.hpp"
@@ -33,9 +34,6 @@ torch::nn::Sequential mlp(int64_t in, int64_t hidden, int64_t out, int layers) {
 StateEncoderImpl::StateEncoderImpl(const EnvData& data, const Spaces& spaces,
                                    const DdpgSettings& settings)
     : concat_(settings.state == "concat"), pad_item_(spaces.pad_item) {
-  if (settings.state != "concat" && settings.state != "drr-ave") {
-    throw InputError("--state '" + settings.state + "': expected concat or drr-ave");
-  }
   embeddings_ =
       register_module("embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
   const int64_t dim = embeddings_->dim();
@@ -71,14 +69,40 @@ struct DdpgAgent::Networks {
   }
 };
 
+void check_ddpg_settings(const DdpgSettings& s) {
+  constexpr const char* kAtLeastOne = "must be at least 1";
+  constexpr const char* kPositive = "must be finite and > 0";
+  require_setting(s.hidden >= 1, "hidden", s.hidden, kAtLeastOne);
+  require_setting(s.dim >= 1, "dim", s.dim, kAtLeastOne);
+  require_setting(s.batch_size >= 1, "batch_size", s.batch_size, kAtLeastOne);
+  require_setting(s.gamma >= 0 && s.gamma <= 1, "gamma", s.gamma, "must be in [0, 1]");
+  require_setting(std::isfinite(s.actor_lr) && s.actor_lr > 0, "actor_lr", s.actor_lr, kPositive);
+  require_setting(std::isfinite(s.critic_lr) && s.critic_lr > 0, "critic_lr", s.critic_lr,
+                  kPositive);
+  require_setting(s.tau > 0 && s.tau <= 1, "tau", s.tau, "must be in (0, 1]");
+  require_setting(std::isfinite(s.grad_clip) && s.grad_clip > 0, "grad_clip", s.grad_clip,
+                  kPositive);
+  require_setting(s.learning_starts >= 0, "learning_starts", s.learning_starts, "must be >= 0");
+  require_setting(std::isfinite(s.noise_start) && s.noise_start >= 0, "noise_start",
+                  s.noise_start, "must be finite and >= 0");
+  require_setting(std::isfinite(s.noise_end) && s.noise_end >= 0, "noise_end", s.noise_end,
+                  "must be finite and >= 0");
+  require_setting(s.noise_decay_steps >= 0, "noise_decay", s.noise_decay_steps, "must be >= 0");
+  require_setting(std::isfinite(s.teacher_weight), "teacher_weight", s.teacher_weight,
+                  "must be finite");
+  if (s.state != "concat" && s.state != "drr-ave") {
+    throw InputError("--state '" + s.state + "': expected concat or drr-ave");
+  }
+  if (s.noise != "gaussian" && s.noise != "ou") {
+    throw InputError("--noise '" + s.noise + "': expected gaussian or ou");
+  }
+}
+
 DdpgAgent::DdpgAgent(const EnvData& data, const Spaces& spaces, const DdpgSettings& settings)
     : spaces_(spaces),
-      settings_(settings),
+      settings_((check_ddpg_settings(settings), settings)),
       replay_(spaces, settings.replay_capacity, settings.seed + 1),
       engine_(settings.seed + 2) {
-  if (settings.noise != "gaussian" && settings.noise != "ou") {
-    throw InputError("--noise '" + settings.noise + "': expected gaussian or ou");
-  }
   torch::manual_seed(settings.seed);
   online_ = std::make_unique<Networks>(data, spaces, settings);
   target_ = std::make_unique<Networks>(data, spaces, settings);

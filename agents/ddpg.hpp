@@ -47,6 +47,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DdpgSettings, hidden, dim, train_embeddings, 
                                    actor_lr, critic_lr, tau, grad_clip, batch_size, replay_capacity,
                                    learning_starts, seed)
 
+/// As check_dqn_settings(), for DdpgAgent's constructor.
+void check_ddpg_settings(const DdpgSettings& settings);
+
 /// The state representation both networks read.
 class StateEncoderImpl : public torch::nn::Module {
  public:

@@ -1,6 +1,7 @@
 #include "agents/dqn.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "data/error.hpp"
 #include "data/random.hpp"
@@ -72,9 +73,30 @@ torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
   return output_layer_(hidden).squeeze(2);
 }
 
+void check_dqn_settings(const DqnSettings& s) {
+  constexpr const char* kAtLeastOne = "must be at least 1";
+  require_setting(s.hidden >= 1, "hidden", s.hidden, kAtLeastOne);
+  require_setting(s.dim >= 1, "dim", s.dim, kAtLeastOne);
+  require_setting(s.batch_size >= 1, "batch_size", s.batch_size, kAtLeastOne);
+  require_setting(s.target_update >= 1, "target_update", s.target_update, kAtLeastOne);
+  require_setting(s.gamma >= 0 && s.gamma <= 1, "gamma", s.gamma, "must be in [0, 1]");
+  require_setting(std::isfinite(s.lr) && s.lr > 0, "lr", s.lr, "must be finite and > 0");
+  // Negative: every step is gradient ascent; 0 freezes learning.
+  require_setting(std::isfinite(s.grad_clip) && s.grad_clip > 0, "grad_clip", s.grad_clip,
+                  "must be finite and > 0");
+  require_setting(s.learning_starts >= 0, "learning_starts", s.learning_starts, "must be >= 0");
+  auto probability = [](double value) { return value >= 0 && value <= 1; };
+  require_setting(probability(s.epsilon_start), "epsilon_start", s.epsilon_start,
+                  "is a probability: must be in [0, 1]");
+  require_setting(probability(s.epsilon_end), "epsilon_end", s.epsilon_end,
+                  "is a probability: must be in [0, 1]");
+  require_setting(s.epsilon_decay_steps >= 0, "epsilon_decay", s.epsilon_decay_steps,
+                  "must be >= 0");
+}
+
 DqnAgent::DqnAgent(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
     : spaces_(spaces),
-      settings_(settings),
+      settings_((check_dqn_settings(settings), settings)),
       replay_(spaces, settings.replay_capacity, settings.seed + 1),
       engine_(settings.seed + 2) {
   torch::manual_seed(settings.seed);

@@ -42,6 +42,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, s
                                    replay_capacity, learning_starts, target_update, epsilon_start,
                                    epsilon_end, epsilon_decay_steps, seed)
 
+/// InputError naming the setting and its flag unless every field is in
+/// range; DqnAgent's constructor checks it, so a sidecar or a caller of the
+/// library gets the same message as the command line.
+void check_dqn_settings(const DqnSettings& settings);
+
 /// Double-DQN targets, DESIGN.md's rule: r + gamma * Q_target(s', a*) with
 /// a* the online net's argmax over the valid slots of s'; no bootstrap term
 /// after termination; a next state without a valid slot contributes 0.

@@ -1,7 +1,9 @@
 #include "agents/networks.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 #include <limits>
 
 #include "data/atomic_file.hpp"
@@ -180,6 +182,47 @@ void save_modules(const std::string& path, const std::string& agent,
   });
 }
 
+namespace {
+
+// A flipped byte in a float can make it NaN, and a NaN weight makes every
+// Q-value NaN: the student would silently fall back to the teacher's order.
+void check_finite(const std::string& path, const std::string& module_name,
+                  const torch::nn::Module& module) {
+  auto check = [&](const std::string& key, const torch::Tensor& tensor) {
+    if (tensor.defined() && tensor.is_floating_point() &&
+        !torch::isfinite(tensor).all().item<bool>()) {
+      throw InputError(path + ": tensor " + module_name + "." + key +
+                       " holds NaN or infinite values (a corrupted checkpoint)");
+    }
+  };
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) check(item.key(), item.value());
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) check(item.key(), item.value());
+}
+
+}  // namespace
+
+void require_setting(bool holds, const std::string& name, double value, const char* rule) {
+  if (holds) return;
+  std::string flag = name;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  std::ostringstream text;
+  text << "agent setting " << name << " (--" << flag << ") " << value << ": " << rule;
+  throw InputError(text.str());
+}
+
+std::string checkpoint_agent(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw InputError(path + ": no such checkpoint");
+  torch::serialize::InputArchive archive;
+  torch::Tensor agent_tensor;
+  try {
+    archive.load_from(path);
+    archive.read(kAgentKey, agent_tensor);
+  } catch (const c10::Error&) {
+    throw InputError(path + ": not a trd agent checkpoint (empty, truncated or damaged)");
+  }
+  return tensor_text(agent_tensor);
+}
+
 void load_modules(const std::string& path, const std::string& agent,
                   const std::vector<CheckpointDimension>& dimensions,
                   const std::vector<std::pair<std::string, torch::nn::Module*>>& modules) {
@@ -214,6 +257,7 @@ void load_modules(const std::string& path, const std::string& agent,
       torch::serialize::InputArchive part;
       archive.read(name, part);
       module->load(part);
+      check_finite(path, name, *module);
     }
   } catch (const c10::Error& error) {
     throw InputError(path + ": cannot be restored: " + std::string(error.what_without_backtrace()));

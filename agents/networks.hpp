@@ -77,9 +77,16 @@ void copy_parameters(const torch::nn::Module& source, torch::nn::Module& target)
 /// target <- tau * source + (1 - tau) * target, parameter by parameter.
 void soft_update(const torch::nn::Module& source, torch::nn::Module& target, double tau);
 
+/// The agent name in the header of the checkpoint at `path`; InputError
+/// naming `path` when it is not a trd agent checkpoint (empty, truncated).
+std::string checkpoint_agent(const std::string& path);
+
 }  // namespace trd
 
 namespace trd {
+
+/// InputError "agent setting <name> (--<flag>) <value>: <rule>" unless `holds`.
+void require_setting(bool holds, const std::string& name, double value, const char* rule);
 
 /// A named dimension a checkpoint must agree on to be loaded.
 struct CheckpointDimension {
@@ -97,9 +104,15 @@ void save_modules(const std::string& path, const std::string& agent,
                   const std::vector<CheckpointDimension>& dimensions,
                   const std::vector<std::pair<std::string, const torch::nn::Module*>>& modules);
 /// Restores what save_modules wrote. InputError naming `path` when it is not a
-/// checkpoint, holds another agent, or any dimension differs.
+/// checkpoint, holds another agent, any dimension differs, or a restored
+/// tensor holds NaN or infinity. LibTorch's zip reader skips the archive's
+/// CRCs, so byte-level damage is caught by the CRC-32 agent.json records.
 void load_modules(const std::string& path, const std::string& agent,
                   const std::vector<CheckpointDimension>& dimensions,
                   const std::vector<std::pair<std::string, torch::nn::Module*>>& modules);
+
+/// The agent name in the header of the checkpoint at `path`; InputError
+/// naming `path` when it is not a trd agent checkpoint (empty, truncated).
+std::string checkpoint_agent(const std::string& path);
 
 }  // namespace trd

@@ -37,13 +37,20 @@ RerankedLists refine_lists(Agent& agent, const EnvData& data, EnvSettings env_se
                       });
 }
 
+void check_train_settings(const TrainSettings& settings) {
+  if (settings.epochs < 1 || settings.batch_users < 1 || settings.updates_per_step < 0) {
+    throw InputError("training needs --epochs >= 1, --batch-users >= 1 and --updates-per-step "
+                     ">= 0 (got " + std::to_string(settings.epochs) + ", " +
+                     std::to_string(settings.batch_users) + ", " +
+                     std::to_string(settings.updates_per_step) + ")");
+  }
+}
+
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
                         const JudgedSplit& valid, const TrainSettings& settings,
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch) {
-  if (settings.epochs < 1 || settings.batch_users < 1 || settings.updates_per_step < 0) {
-    throw InputError("training needs epochs >= 1, batch >= 1 and updates per step >= 0");
-  }
+  check_train_settings(settings);
   const auto start = std::chrono::steady_clock::now();
   VecSettings vec;
   vec.batch = settings.batch_users;

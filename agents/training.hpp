@@ -55,6 +55,10 @@ struct TrainResult {
   bool beats_teacher() const { return best_valid_ndcg > teacher_valid_ndcg; }
 };
 
+/// InputError naming the flags unless epochs and batch_users are >= 1 and
+/// updates_per_step >= 0; train_agent() checks it first.
+void check_train_settings(const TrainSettings& settings);
+
 /// Trains `agent` on `train`'s env for settings.epochs epochs, judging the
 /// greedy agent on `valid` after each; the best epoch's state is saved to
 /// `best_checkpoint` and reloaded at the end. `on_epoch` sees every record.

@@ -132,6 +132,7 @@ EnvSettings env_settings(const po::variables_map& v) {
   settings.reward = parse_reward_kind(v["reward"].as<std::string>());
   settings.feedback = parse_feedback(v["feedback"].as<std::string>(), "--feedback");
   settings.features = parse_slot_features(v["features"].as<std::string>(), "--features");
+  check_env_settings(settings);
   return settings;
 }
 
@@ -153,16 +154,7 @@ AgentSettings agent_settings(const po::variables_map& v) {
   dqn.epsilon_start = v["epsilon-start"].as<double>();
   dqn.epsilon_end = v["epsilon-end"].as<double>();
   dqn.epsilon_decay_steps = v["epsilon-decay"].as<int64_t>();
-  if (dqn.hidden < 1 || dqn.dim < 1 || dqn.batch_size < 1 || dqn.target_update < 1 ||
-      !(dqn.lr > 0) || !(dqn.gamma >= 0 && dqn.gamma <= 1) || !(dqn.grad_clip > 0)) {
-    throw InputError(
-        "agent settings out of range: --hidden, --dim, --batch-size, --target-update must be >= 1, "
-        "--lr and --grad-clip > 0 and --gamma in [0, 1]");
-  }
-  auto probability = [](double value) { return value >= 0 && value <= 1; };
-  if (!probability(dqn.epsilon_start) || !probability(dqn.epsilon_end)) {
-    throw InputError("--epsilon-start and --epsilon-end are probabilities: they must be in [0, 1]");
-  }
+  check_dqn_settings(dqn);
   DdpgSettings& ddpg = settings.ddpg;
   ddpg.hidden = dqn.hidden;
   ddpg.dim = dqn.dim;
@@ -181,15 +173,7 @@ AgentSettings agent_settings(const po::variables_map& v) {
   ddpg.actor_lr = v["actor-lr"].as<double>();
   ddpg.critic_lr = v["critic-lr"].as<double>();
   ddpg.tau = v["tau"].as<double>();
-  if (ddpg.state != "concat" && ddpg.state != "drr-ave") {
-    throw InputError("--state '" + ddpg.state + "': expected concat or drr-ave");
-  }
-  if (ddpg.noise != "gaussian" && ddpg.noise != "ou") {
-    throw InputError("--noise '" + ddpg.noise + "': expected gaussian or ou");
-  }
-  if (!(ddpg.actor_lr > 0) || !(ddpg.critic_lr > 0) || !(ddpg.tau > 0 && ddpg.tau <= 1)) {
-    throw InputError("--actor-lr and --critic-lr must be > 0 and --tau in (0, 1]");
-  }
+  check_ddpg_settings(ddpg);
   if (v["agent"].as<std::string>() == "dqn" && !dqn.slot_embeddings &&
       parse_slot_features(v["features"].as<std::string>(), "--features").empty()) {
     throw InputError("--features none leaves the DQN's slots without inputs: name features or "
@@ -206,6 +190,7 @@ TrainSettings train_settings(const po::variables_map& v) {
   settings.updates_per_step = v["updates-per-step"].as<int>();
   settings.eval_feedback = parse_feedback(v["eval-feedback"].as<std::string>(), "--eval-feedback");
   settings.seed = v["seed"].as<uint64_t>();
+  check_train_settings(settings);
   return settings;
 }
 
@@ -234,6 +219,14 @@ void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, 
     throw InputError(knowledge_path + ": attribute stage = '" + knowledge.stage +
                      "', expected '" + kSplitNames[expected] + "' (" + role + " takes the " +
                      kSplitNames[expected] + "-stage lists)");
+  }
+}
+
+void check_split_not_empty(const Dataset& dataset, const std::string& dataset_path, Split split,
+                           const std::string& why) {
+  if (dataset.splits[split].size() == 0) {
+    throw InputError(dataset_path + ": the " + kSplitNames[split] + " split is empty, and " + why +
+                     " (too few interactions per user for its --ratios?)");
   }
 }
 

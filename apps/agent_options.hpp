@@ -31,16 +31,21 @@ TrainSettings train_settings(const po::variables_map& values);
 void check_knowledge_matches(const Knowledge& knowledge, const std::string& knowledge_path,
                              const Dataset& dataset, const std::string& dataset_path);
 
-/// InputError unless `knowledge` holds lists for `expected` (its stage
-/// attribute); `role` says what the file is used as ("trd train --knowledge").
 /// InputError naming `source` (the list-length flag or the knowledge file)
 /// when the window or the episode is longer than the teacher's lists of
 /// `list_length` items: those slots could never hold an item, and a huge
 /// window would only fill memory.
 void check_window_fits(const EnvSettings& env, int list_length, const std::string& source);
 
+/// InputError unless `knowledge` holds lists for `expected` (its stage
+/// attribute); `role` says what the file is used as ("trd train --knowledge").
 void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, Split expected,
                  const std::string& role);
+
+/// InputError naming `dataset_path` when `split` has no rows; `why` says
+/// what that split was needed for.
+void check_split_not_empty(const Dataset& dataset, const std::string& dataset_path, Split split,
+                           const std::string& why);
 
 /// InputError unless the scoring uses the candidate sets the file's lists
 /// were ranked within: a file ranked within N candidates drawn with seed S

@@ -13,6 +13,27 @@
 #include "data/error.hpp"
 
 namespace trd::cli {
+namespace {
+
+// Boost reads "-1" as an unsigned 2^64 - 1; a negative count or seed is a typo.
+void reject_negative_unsigned(const po::parsed_options& parsed, const po::options_description& all,
+                              const std::string& source) {
+  for (const po::option& option : parsed.options) {
+    const po::option_description* description = all.find_nothrow(option.string_key, false);
+    if (description == nullptr ||
+        dynamic_cast<const po::typed_value<uint64_t>*>(description->semantic().get()) == nullptr) {
+      continue;
+    }
+    for (const std::string& value : option.value) {
+      if (value.find('-') != std::string::npos) {
+        throw InputError(source + "--" + option.string_key + " " + value +
+                         ": must be a non-negative integer");
+      }
+    }
+  }
+}
+
+}  // namespace
 
 std::optional<po::variables_map> parse(const std::string& command, const std::string& usage,
                                        const po::options_description& specific,
@@ -31,17 +52,26 @@ std::optional<po::variables_map> parse(const std::string& command, const std::st
   all.add(specific).add(common);
 
   po::variables_map values;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(all).positional(positional).run();
+  reject_negative_unsigned(parsed, all, "");
+  po::store(parsed, values);
   if (values.count("help")) {
     std::cout << "Usage: trd " << command << " " << usage << "\n\n" << all << "\n";
     return std::nullopt;
   }
   if (values.count("config")) {
     const std::string path = values["config"].as<std::string>();
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) {
+      throw InputError("--config " + path + ": not a file");
+    }
     std::ifstream config(path);
     if (!config) throw InputError(path + ": cannot open config file");
     try {
-      po::store(po::parse_config_file(config, all), values);
+      const po::parsed_options from_file = po::parse_config_file(config, all);
+      reject_negative_unsigned(from_file, all, path + ": ");
+      po::store(from_file, values);
     } catch (const po::error& error) {
       throw InputError(path + ": " + error.what());
     }

@@ -2,8 +2,26 @@
 
 #include "apps/commands.hpp"
 #include "apps/data_options.hpp"
+#include "data/atomic_file.hpp"
 
 namespace trd::cli {
+namespace {
+
+// A split with no rows still makes a valid file (an evaluation-only dataset
+// may want one), but no student can train or be judged on it.
+void warn_empty_splits(const Dataset& dataset, const std::string& path) {
+  std::string empty;
+  for (int s = 1; s < kNumSplits; ++s) {
+    if (dataset.splits[s].size() == 0) empty += (empty.empty() ? "" : ", ") + std::string(kSplitNames[s]);
+  }
+  if (!empty.empty()) {
+    std::cerr << "trd data: warning: " << path << ": empty split(s) " << empty
+              << " (too few interactions per user for --ratios?); trd train and trd eval need "
+                 "rows in rl, valid and test\n";
+  }
+}
+
+}  // namespace
 
 int run_data(const std::vector<std::string>& args) {
   po::options_description options = dataset_options();
@@ -16,6 +34,7 @@ int run_data(const std::vector<std::string>& args) {
   if (!values) return kExitOk;
   const PrepareSettings settings = prepare_settings(*values);
   const std::string out = (*values)["out"].as<std::string>();
+  check_output_file(out, "--out", {settings.input});
 
   const double start = now_seconds();
   const Dataset dataset = prepare_dataset(settings);
@@ -43,6 +62,7 @@ int run_data(const std::vector<std::string>& args) {
     std::cout << (s == 0 ? ": " : ", ") << kSplitNames[s] << " " << dataset.splits[s].size();
   }
   std::cout << ") in " << written - start << " s\n";
+  warn_empty_splits(dataset, out);
   if ((*values)["json"].as<bool>()) print_json(figures);
   return kExitOk;
 }

@@ -84,6 +84,13 @@ int run_eval(const std::vector<std::string>& args) {
   const uint64_t candidate_seed =
       v.count("candidate-seed") ? v["candidate-seed"].as<uint64_t>() : seed;
   if (n_candidates < 0) throw InputError("--candidates must be 0 (full ranking) or positive");
+  if (n_candidates == 1) {
+    std::cerr << "trd eval: warning: --candidates 1 leaves each user only the held-out items "
+                 "and one negative at most: HR and precision near 1 say nothing of the teacher\n";
+  }
+  if (!csv_path.empty()) {
+    check_output_file(csv_path, "--csv", {dataset_path, knowledge_path, compare_path});
+  }
   if (!v["agent"].as<std::string>().empty()) {
     if (!compare_path.empty()) throw InputError("--compare and --agent cannot be combined");
     StudentReportInputs inputs;
@@ -100,6 +107,8 @@ int run_eval(const std::vector<std::string>& args) {
     inputs.seed = seed;
     inputs.threads = v["threads"].as<int>();
     check_thread_count(inputs.threads, "--threads");
+    check_output_folder(inputs.out_dir, "--out", kStudentReportFiles,
+                        {dataset_path, knowledge_path, csv_path});
     const nlohmann::json figures = report_student(inputs);
     if (!csv_path.empty()) {
       std::ifstream written(inputs.out_dir + "/eval.csv");
@@ -119,6 +128,7 @@ int run_eval(const std::vector<std::string>& args) {
     std::cerr << "trd eval: note: " << knowledge_path << " holds lists for stage "
               << knowledge.stage << ", evaluated here on " << kSplitNames[split] << "\n";
   }
+  check_split_not_empty(dataset, dataset_path, split, "no user has a held-out item to score");
   const SplitUsers split_users(dataset, split);
   const UserItems& seen = split_users.seen;
   const UserItems& held_out = split_users.held_out;

@@ -5,6 +5,7 @@
 
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
+#include "agents/networks.hpp"
 #include "apps/student.hpp"
 #include "data/dataset.hpp"
 #include "data/error.hpp"
@@ -162,10 +163,11 @@ int inspect_knowledge(const std::string& path, bool json) {
 // learned from, and how it did on valid.
 int inspect_agent(const std::string& sidecar_path, bool json) {
   const nlohmann::json sidecar = read_agent_sidecar(sidecar_path);
-  const std::string checkpoint =
-      (std::filesystem::path(sidecar_path).parent_path() / "agent.pt").string();
-  if (!std::filesystem::is_regular_file(checkpoint)) {
-    throw InputError(checkpoint + ": missing (the sidecar " + sidecar_path + " has no checkpoint)");
+  const std::string checkpoint = verified_checkpoint(sidecar_path, sidecar);
+  const std::string stored_agent = checkpoint_agent(checkpoint);
+  if (stored_agent != sidecar.at("agent").get<std::string>()) {
+    throw InputError(checkpoint + ": holds a '" + stored_agent + "' agent, but " + sidecar_path +
+                     " describes a '" + sidecar.at("agent").get<std::string>() + "' agent");
   }
   try {
     const nlohmann::json& learned = sidecar.at("train_knowledge");
@@ -202,7 +204,12 @@ int run_inspect(const std::vector<std::string>& args) {
   const auto values = parse("inspect", "FILE [options]", options, args, positional);
   if (!values) return kExitOk;
   const std::string path = (*values)["file"].as<std::string>();
-  if (std::filesystem::is_directory(path)) {
+  std::error_code error;
+  (void)std::filesystem::status(path, error);
+  if (error && error != std::errc::no_such_file_or_directory) {
+    throw InputError(path + ": " + error.message());
+  }
+  if (std::filesystem::is_directory(path, error)) {
     return inspect_agent(path + "/agent.json", (*values)["json"].as<bool>());
   }
   if (std::filesystem::path(path).extension() == ".json") {

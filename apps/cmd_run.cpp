@@ -1,7 +1,9 @@
 // `trd run`: the whole pipeline (data -> teacher for each stage -> train ->
 // eval) into one run folder, by calling the other commands in process.
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <iostream>
 #include <sstream>
 
@@ -9,6 +11,9 @@
 #include "apps/commands.hpp"
 #include "apps/data_options.hpp"
 #include "apps/student.hpp"
+#include "apps/teacher_options.hpp"
+#include "data/atomic_file.hpp"
+#include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/metrics.hpp"
 #include "teachers/registry.hpp"
@@ -57,73 +62,96 @@ void pass_through(const po::variables_map& v, const po::options_description& opt
   }
 }
 
-}  // namespace
 
-int run_run(const std::vector<std::string>& args) {
-  po::options_description data = dataset_options(
-      "seed of every stage: the synthetic generator, the teacher, the agent and the bootstrap");
-  po::options_description teacher("Teacher options");
-  // clang-format off
-  teacher.add_options()
-      ("teacher", po::value<std::string>()->default_value("bprmf"), kTeacherNames)
-      ("teacher-stage", po::value<std::string>()->default_value("warm"),
-       "warm: the teacher keeps training through the stages (valid, test lists from a stronger "
-       "teacher); fixed: one teacher fit on base serves every stage (the original protocol)")
-      ("list-length", po::value<int>()->default_value(100), "items per user in each teacher list")
-      ("candidates", po::value<int>()->default_value(0),
-       "rank held-out items plus uniform negatives up to N (0: full ranking)")
-      ("k", po::value<std::string>()->default_value("1,5,10,20"), "cutoffs of the report");
-  // Passed to trd teacher without the prefix; unset ones keep the teacher's defaults.
-  po::options_description teacher_settings("Teacher settings (trd teacher's, prefixed)");
-  teacher_settings.add_options()
-      ("teacher-epochs", po::value<int>(), "training epochs (puresvd: power iterations)")
-      ("teacher-dim", po::value<int>(), "embedding size")
-      ("teacher-lr", po::value<float>(), "learning rate")
-      ("teacher-negatives", po::value<int>(), "negatives per positive")
-      ("teacher-l2", po::value<float>(), "L2 penalty")
-      ("teacher-neighbours", po::value<int>(), "itemknn: neighbours kept per item")
-      ("teacher-window", po::value<int>(), "item2vec: context items on each side")
-      ("teacher-threads", po::value<int>(), "training threads");
-  po::options_description run("Run options");
-  run.add_options()
-      ("out", po::value<std::string>()->default_value("runs/latest"),
-       "run folder: dataset.h5, the teacher's knowledge per stage, the agent, the report");
-  // clang-format on
-  po::options_description all;
-  all.add(run)
-      .add(data)
-      .add(teacher)
-      .add(teacher_settings)
-      .add(env_options())
-      .add(agent_options())
-      .add(training_options());
-  const auto values =
-      parse("run", "[--dataset NAME] [--input PATH] [--out DIR] [options]", all, args);
-  if (!values) return kExitOk;
-  const auto& v = *values;
-  const std::string out = v["out"].as<std::string>();
-  const std::string teacher_name = v["teacher"].as<std::string>();
-  const std::string seed = std::to_string(v["seed"].as<uint64_t>());
-  const std::string candidates = std::to_string(v["candidates"].as<int>());
+// Creates the run folder if needed and remembers what it held, so that a
+// failing run can take away every file it wrote (files of an earlier run it
+// had not yet replaced stay) and the folder itself if it made it.
+class RunFolderRollback {
+ public:
+  explicit RunFolderRollback(const std::string& folder)
+      : folder_(folder), created_(std::filesystem::create_directories(folder)) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
+      before_[entry.path()] = entry.last_write_time();
+    }
+  }
+
+  void undo() const {
+    namespace fs = std::filesystem;
+    std::error_code error;
+    std::vector<fs::path> written;
+    std::vector<fs::path> new_folders;
+    for (const auto& entry : fs::recursive_directory_iterator(folder_, error)) {
+      const auto known = before_.find(entry.path());
+      if (entry.is_directory()) {
+        if (known == before_.end()) new_folders.push_back(entry.path());
+      } else if (known == before_.end() || known->second != entry.last_write_time()) {
+        written.push_back(entry.path());
+      }
+    }
+    for (const fs::path& file : written) fs::remove(file, error);
+    std::sort(new_folders.rbegin(), new_folders.rend());  // children before their parents
+    for (const fs::path& folder : new_folders) fs::remove(folder, error);
+    if (created_) fs::remove(folder_, error);  // only if empty
+    if (!written.empty()) {
+      std::cerr << "trd run: removed the " << written.size() << " files this run wrote to "
+                << folder_ << "\n";
+    }
+  }
+
+ private:
+  std::string folder_;
+  bool created_;
+  std::map<std::filesystem::path, std::filesystem::file_time_type> before_;
+};
+
+// Every stage's flags, checked before the first stage runs: a typo found by
+// the teacher or the trainer would otherwise cost the stages before it.
+void check_settings_of_every_stage(const po::variables_map& v) {
   const std::string teacher_stage = v["teacher-stage"].as<std::string>();
   if (teacher_stage != "warm" && teacher_stage != "fixed") {
     throw InputError("--teacher-stage '" + teacher_stage + "': expected warm or fixed");
   }
-  // Reject bad agent, env and thread flags before the long stages run.
-  check_agent_name(v["agent"].as<std::string>());
-  agent_settings(v);
-  check_thread_count(v["threads"].as<int>(), "--threads");
   if (v.count("teacher-threads")) {
     check_thread_count(v["teacher-threads"].as<int>(), "--teacher-threads");
   }
-  check_window_fits(env_settings(v), v["list-length"].as<int>(), "--list-length");
-  std::filesystem::create_directories(out);
+  teacher_settings(v, v["teacher"].as<std::string>(), "teacher-");
+  const int list_length = v["list-length"].as<int>();
+  if (list_length < 1) throw InputError("--list-length must be at least 1");
+  if (v["candidates"].as<int>() < 0) {
+    throw InputError("--candidates must be 0 (full ranking) or positive");
+  }
+  for (int k : parse_ks(v["k"].as<std::string>())) {
+    if (k > list_length) {
+      throw InputError("--k " + std::to_string(k) + " exceeds --list-length " +
+                       std::to_string(list_length) + ": the report cuts lists of that length");
+    }
+  }
+  check_agent_name(v["agent"].as<std::string>());
+  agent_settings(v);
+  train_settings(v);
+  check_thread_count(v["threads"].as<int>(), "--threads");
+  check_window_fits(env_settings(v), list_length, "--list-length");
+}
+
+// data -> teacher for each stage -> train -> report, into the run folder --out.
+void run_stages(const po::variables_map& v, const po::options_description& data,
+                const po::options_description& teacher_settings_flags) {
+  const std::string out = v["out"].as<std::string>();
+  const std::string teacher_name = v["teacher"].as<std::string>();
+  const std::string seed = std::to_string(v["seed"].as<uint64_t>());
+  const std::string candidates = std::to_string(v["candidates"].as<int>());
   const double start = now_seconds();
 
   const std::string dataset_path = out + "/dataset.h5";
   std::vector<std::string> data_args = {"--out", dataset_path};
   pass_through(v, data, data_args);
   run_data(data_args);
+  {
+    const Dataset dataset = read_dataset(dataset_path);
+    check_split_not_empty(dataset, dataset_path, kRl, "the student's rewards come from it");
+    check_split_not_empty(dataset, dataset_path, kValid, "the best epoch is picked on it");
+    check_split_not_empty(dataset, dataset_path, kTest, "the report scores it");
+  }
 
   std::string previous;
   for (const char* stage : {"rl", "valid", "test"}) {
@@ -135,12 +163,12 @@ int run_run(const std::vector<std::string>& args) {
         "--seed",        seed,
         "--list-length", std::to_string(v["list-length"].as<int>()),
         "--candidates",  candidates};
-    if (teacher_stage == "fixed") {
+    if (v["teacher-stage"].as<std::string>() == "fixed") {
       teacher_args.insert(teacher_args.end(), {"--fit-on", "rl"});
     } else if (!previous.empty()) {
       teacher_args.insert(teacher_args.end(), {"--init", previous});
     }
-    pass_through(v, teacher_settings, teacher_args, "teacher-");
+    pass_through(v, teacher_settings_flags, teacher_args, "teacher-");
     run_teacher(teacher_args);
     previous = out + "/" + teacher_name + "-" + stage + ".h5";
   }
@@ -167,6 +195,58 @@ int run_run(const std::vector<std::string>& args) {
   std::cerr << "trd run: done in " << figures["seconds"].get<double>() << " s; report in " << out
             << "/eval.md\n";
   if (v["json"].as<bool>()) print_json(figures);
+}
+
+}  // namespace
+
+int run_run(const std::vector<std::string>& args) {
+  po::options_description data = dataset_options(
+      "seed of every stage: the synthetic generator, the teacher, the agent and the bootstrap");
+  po::options_description teacher("Teacher options");
+  // clang-format off
+  teacher.add_options()
+      ("teacher", po::value<std::string>()->default_value("bprmf"), kTeacherNames)
+      ("teacher-stage", po::value<std::string>()->default_value("warm"),
+       "warm: the teacher keeps training through the stages (valid, test lists from a stronger "
+       "teacher); fixed: one teacher fit on base serves every stage (the original protocol)")
+      ("list-length", po::value<int>()->default_value(100), "items per user in each teacher list")
+      ("candidates", po::value<int>()->default_value(0),
+       "rank held-out items plus uniform negatives up to N (0: full ranking)")
+      ("k", po::value<std::string>()->default_value("1,5,10,20"), "cutoffs of the report");
+  // clang-format on
+  // Passed to trd teacher without the prefix; unset ones keep the teacher's defaults.
+  po::options_description teacher_settings_flags =
+      teacher_setting_options("teacher-", "Teacher settings (trd teacher's, prefixed)");
+  teacher_settings_flags.add_options()("teacher-threads", po::value<int>(), "training threads");
+  po::options_description run("Run options");
+  // clang-format off
+  run.add_options()
+      ("out", po::value<std::string>()->default_value("runs/latest"),
+       "run folder: dataset.h5, the teacher's knowledge per stage, the agent, the report");
+  // clang-format on
+  po::options_description all;
+  all.add(run)
+      .add(data)
+      .add(teacher)
+      .add(teacher_settings_flags)
+      .add(env_options())
+      .add(agent_options())
+      .add(training_options());
+  const auto values =
+      parse("run", "[--dataset NAME] [--input PATH] [--out DIR] [options]", all, args);
+  if (!values) return kExitOk;
+  const auto& v = *values;
+  const std::string out = v["out"].as<std::string>();
+  check_settings_of_every_stage(v);
+  check_output_folder(out, "--out");
+  const RunFolderRollback rollback(out);
+  const FolderLock lock(out);
+  try {
+    run_stages(v, data, teacher_settings_flags);
+  } catch (...) {
+    rollback.undo();
+    throw;
+  }
   return kExitOk;
 }
 

@@ -1,10 +1,12 @@
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <optional>
-#include <type_traits>
 
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
+#include "apps/teacher_options.hpp"
+#include "data/atomic_file.hpp"
 #include "data/dataset.hpp"
 #include "data/error.hpp"
 #include "data/knowledge.hpp"
@@ -62,13 +64,6 @@ int run_teacher(const std::vector<std::string>& args) {
       ("init", po::value<std::string>()->default_value(""),
        "knowledge of an earlier stage to continue fitting from (warm start)")
       ("out", po::value<std::string>()->required(), "knowledge file to write (HDF5, atomic)")
-      ("epochs", po::value<int>(), "training epochs (puresvd: power iterations)")
-      ("dim", po::value<int>(), "embedding size")
-      ("lr", po::value<float>(), "learning rate")
-      ("negatives", po::value<int>(), "negatives per positive")
-      ("l2", po::value<float>(), "L2 penalty")
-      ("neighbours", po::value<int>(), "itemknn: neighbours kept per item")
-      ("window", po::value<int>(), "item2vec: context items on each side")
       ("threads", po::value<int>()->default_value(1),
        "training threads (1 gives bit-identical results for a seed)")
       ("list-length", po::value<int>()->default_value(100), "L: items per user in the ranked list")
@@ -76,6 +71,7 @@ int run_teacher(const std::vector<std::string>& args) {
        "rank only the stage's held-out items plus uniform negatives up to N (0: every unseen item)")
       ("seed", po::value<uint64_t>()->default_value(0), "seed of initialisation and sampling");
   // clang-format on
+  options.add(teacher_setting_options("", "Teacher settings"));
   const auto values = parse(
       "teacher", "--dataset FILE --teacher NAME --stage STAGE --out FILE [options]", options, args);
   if (!values) return kExitOk;
@@ -85,27 +81,21 @@ int run_teacher(const std::vector<std::string>& args) {
   const std::string out = v["out"].as<std::string>();
   const std::string init_path = v["init"].as<std::string>();
   const Split stage = parse_stage(v["stage"].as<std::string>(), "--stage");
-  TeacherSettings settings = default_settings(name);
-  auto override_with = [&v](const char* flag, auto& field) {
-    if (v.count(flag)) field = v[flag].as<std::decay_t<decltype(field)>>();
-  };
-  override_with("epochs", settings.epochs);
-  override_with("dim", settings.dim);
-  override_with("lr", settings.lr);
-  override_with("negatives", settings.negatives);
-  override_with("l2", settings.l2);
-  override_with("neighbours", settings.neighbours);
-  override_with("window", settings.window);
-  settings.threads = v["threads"].as<int>();
-  check_thread_count(settings.threads, "--threads");
-  settings.seed = v["seed"].as<uint64_t>();
-  const int list_length = v["list-length"].as<int>();
+  const TeacherSettings settings = teacher_settings(v, name, "");
+  check_output_file(out, "--out", {dataset_path, init_path});
+  int list_length = v["list-length"].as<int>();
   const int n_candidates = v["candidates"].as<int>();
   if (list_length < 1) throw InputError("--list-length must be at least 1");
   if (n_candidates < 0) throw InputError("--candidates must be 0 (full ranking) or positive");
   std::unique_ptr<Teacher> teacher = make_teacher(name, settings);
 
   const Dataset dataset = read_dataset(dataset_path);
+  if (list_length > dataset.n_items()) {
+    std::cerr << "trd teacher: note: --list-length " << list_length << " exceeds the "
+              << dataset.n_items() << " items of " << dataset_path << "; lists hold at most "
+              << dataset.n_items() << "\n";
+    list_length = dataset.n_items();
+  }
   std::optional<Knowledge> init;
   if (!init_path.empty()) {
     init = read_knowledge(init_path);
@@ -136,6 +126,10 @@ int run_teacher(const std::vector<std::string>& args) {
     show_progress(line, epoch == epochs);
   });
   const double fitted = now_seconds();
+  if (!std::isfinite(last_loss)) {
+    throw InputError(name + " diverged: training loss " + std::to_string(last_loss) +
+                     "; lower --lr or --l2 (nothing written to " + out + ")");
+  }
   std::optional<UserItems> candidates;
   if (n_candidates > 0) {
     candidates = make_candidates(data.seen, SplitUsers(dataset, stage).held_out,

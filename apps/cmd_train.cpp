@@ -35,6 +35,8 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   const std::string agent_name = v["agent"].as<std::string>();
   const int threads = v["threads"].as<int>();
   check_thread_count(threads, "--threads");
+  check_output_folder(out_dir, "--out", {"agent.pt", "agent.json", "train.csv"},
+                      {dataset_path, train_knowledge_path, valid_knowledge_path});
 
   const Dataset dataset = read_dataset(dataset_path);
   const Knowledge train_knowledge = read_knowledge(train_knowledge_path);
@@ -52,13 +54,8 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                      " knowledge, but the student trains on " + train_knowledge.teacher +
                      " knowledge from " + train_knowledge_path);
   }
-  if (dataset.splits[kRl].size() == 0) {
-    throw InputError(dataset_path + ": the rl split is empty, so no user has a rewarded item");
-  }
-  if (dataset.splits[kValid].size() == 0) {
-    throw InputError(dataset_path +
-                     ": the valid split is empty, and the best epoch is picked on it");
-  }
+  check_split_not_empty(dataset, dataset_path, kRl, "the student's rewards come from it");
+  check_split_not_empty(dataset, dataset_path, kValid, "the best epoch is picked on it");
   const EnvData train_data = make_env_data(dataset, train_knowledge, kRl);
   const EnvData valid_data = make_env_data(dataset, valid_knowledge, kValid);
   const SplitUsers valid_users(dataset, kValid);
@@ -78,6 +75,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   std::unique_ptr<Agent> agent =
       make_agent(agent_name, train_data, RecEnv(train_data, env).spaces(), agent_config);
   std::filesystem::create_directories(out_dir);
+  const FolderLock lock(out_dir);
   const std::string checkpoint = out_dir + "/agent.pt";
   const std::string log_path = out_dir + "/train.csv";
 
@@ -128,6 +126,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
         {"eval_feedback", feedback_name(training.eval_feedback)},
         {"threads", threads},
         {"seed", training.seed}}},
+      {"checkpoint", {{"file", "agent.pt"}, {"crc32", file_crc32(checkpoint)}}},
       {"dataset", {{"file", dataset_path}, {"fingerprint", dataset_fingerprint(dataset)}}},
       {"train_knowledge", knowledge_summary(train_knowledge, train_knowledge_path)},
       {"valid_knowledge", knowledge_summary(valid_knowledge, valid_knowledge_path)},

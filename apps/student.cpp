@@ -83,10 +83,26 @@ nlohmann::json read_agent_sidecar(const std::string& path) {
     sidecar.at("agent").get<std::string>();
     sidecar.at("settings").get<nlohmann::json>();
     sidecar.at("env").get<nlohmann::json>();
+    sidecar.at("checkpoint").at("crc32").get<std::string>();
   } catch (const nlohmann::json::exception& error) {
     throw InputError(path + ": malformed agent sidecar: " + error.what());
   }
   return sidecar;
+}
+
+std::string verified_checkpoint(const std::string& sidecar_path, const nlohmann::json& sidecar) {
+  const std::string checkpoint =
+      (std::filesystem::path(sidecar_path).parent_path() / "agent.pt").string();
+  if (!std::filesystem::is_regular_file(checkpoint)) {
+    throw InputError(checkpoint + ": missing (the sidecar " + sidecar_path + " has no checkpoint)");
+  }
+  const std::string recorded = sidecar.at("checkpoint").at("crc32").get<std::string>();
+  const std::string found = file_crc32(checkpoint);
+  if (found != recorded) {
+    throw InputError(checkpoint + ": CRC-32 " + found + ", but " + sidecar_path + " records " +
+                     recorded + " (the checkpoint was damaged or replaced after trd train)");
+  }
+  return checkpoint;
 }
 
 LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
@@ -130,7 +146,7 @@ LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
   const RecEnv env(data, student.env);
   student.agent =
       make_agent(name, data, env.spaces(), settings_from_json(name, sidecar["settings"]));
-  student.agent->load(agent_dir + "/agent.pt");
+  student.agent->load(verified_checkpoint(sidecar_path, sidecar));
   return student;
 }
 

@@ -20,6 +20,11 @@ namespace trd::cli {
 /// every reader needs; InputError naming the file otherwise.
 nlohmann::json read_agent_sidecar(const std::string& path);
 
+/// The checkpoint next to the sidecar at `sidecar_path` (its agent.pt),
+/// checked against the CRC-32 the sidecar records: InputError naming the file
+/// when it is missing or any byte differs from what trd train wrote.
+std::string verified_checkpoint(const std::string& sidecar_path, const nlohmann::json& sidecar);
+
 struct LoadedStudent {
   std::unique_ptr<Agent> agent;
   EnvSettings env;  ///< the env it trained in (feedback: its training feedback)
@@ -60,6 +65,10 @@ struct StudentReportInputs {
   Feedback eval_feedback = Feedback::kNone;  ///< kHits: the label-using original protocol
   int threads = 1;
 };
+
+/// The files report_student() writes into its out_dir.
+inline const std::vector<std::string> kStudentReportFiles = {
+    "eval.md", "eval.csv", "eval_per_user.csv", "recommendations.csv", "recommendations.h5"};
 
 /// Evaluates the student, teacher, MostPop, history_rerank and
 /// window_ceiling on the split; prints the Markdown table, writes eval.md,

@@ -165,6 +165,19 @@ void read_state_group(const H5::Group& group, const std::string& prefix, const s
 }  // namespace
 
 void write_knowledge(const Knowledge& knowledge, const std::string& path) {
+  // The readers' checks, so a diverged teacher's NaN never becomes a file.
+  const std::string refused = path + " (not written)";
+  if (knowledge.has_embeddings()) {
+    require_finite(refused, "/user_embeddings", knowledge.user_embeddings);
+    require_finite(refused, "/item_embeddings", knowledge.item_embeddings);
+  }
+  validate_ranking(refused, knowledge.ranking_items, knowledge.ranking_scores, knowledge.n_items);
+  if (knowledge.has_neighbours()) {
+    validate_neighbours(refused, knowledge.neighbour_items, knowledge.neighbour_weights);
+  }
+  for (const auto& [name, value] : knowledge.teacher_state) {
+    require_finite(refused, std::string("/") + kStateGroup + "/" + name, value);
+  }
   hdf5::write_atomically(path, [&](H5::H5File& file) {
     hdf5::write_attribute(file, "format", std::string(kKnowledgeFormat));
     hdf5::write_attribute(file, "version", kKnowledgeVersion);

@@ -54,6 +54,8 @@ inline constexpr const char* kKnowledgeFormat = "trd-knowledge";
 inline constexpr int64_t kKnowledgeVersion = 1;
 
 /// Writes `knowledge` to `path` atomically (no partial file on failure).
+/// InputError, and no file, when it would fail read_knowledge's checks (a
+/// NaN embedding or score, an unsorted list).
 void write_knowledge(const Knowledge& knowledge, const std::string& path);
 
 /// Reads and validates a knowledge file (format, version, shapes, id ranges,

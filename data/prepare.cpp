@@ -1,5 +1,6 @@
 #include "data/prepare.hpp"
 
+#include <cmath>
 #include <sstream>
 
 #include "data/error.hpp"
@@ -19,6 +20,10 @@ SourceFormat source_format(const std::string& dataset) {
 }
 
 Dataset prepare_dataset(const PrepareSettings& settings) {
+  if (!std::isfinite(settings.min_rating)) {
+    throw InputError("--min-rating " + std::to_string(settings.min_rating) +
+                     ": must be a finite number (0 keeps every rating)");
+  }
   const int core = parse_core_filter(settings.filter);
   DatasetProvenance provenance;
   provenance.name = settings.dataset;

@@ -10,12 +10,7 @@ namespace trd {
 namespace {
 
 const EnvSettings& checked(const EnvSettings& settings) {
-  if (settings.n_actions < 1 || settings.history_length < 1 || settings.episode_length < 1) {
-    throw InputError("environment needs n_actions, history length and episode length >= 1 (got " +
-                     std::to_string(settings.n_actions) + ", " +
-                     std::to_string(settings.history_length) + ", " +
-                     std::to_string(settings.episode_length) + ")");
-  }
+  check_env_settings(settings);
   return settings;
 }
 
@@ -31,6 +26,15 @@ Spaces make_spaces(const EnvData& data, const EnvSettings& settings) {
 }
 
 }  // namespace
+
+void check_env_settings(const EnvSettings& settings) {
+  if (settings.n_actions < 1 || settings.history_length < 1 || settings.episode_length < 1) {
+    throw InputError("environment needs --n-actions, --history and --episode-length >= 1 (got " +
+                     std::to_string(settings.n_actions) + ", " +
+                     std::to_string(settings.history_length) + ", " +
+                     std::to_string(settings.episode_length) + ")");
+  }
+}
 
 RewardKind parse_reward_kind(const std::string& name) {
   if (name == "dcg") return RewardKind::kDcg;

@@ -49,6 +49,10 @@ struct EnvSettings {
   std::vector<SlotFeature> features = default_slot_features();
 };
 
+/// InputError naming the flags unless every count in `settings` is >= 1;
+/// every env constructor checks it, and the commands call it before any work.
+void check_env_settings(const EnvSettings& settings);
+
 /// Everything the env reads, per user: the teacher's list, the items met
 /// before the rewarded split, and the rewarded items.
 struct EnvData {

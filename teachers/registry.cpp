@@ -1,5 +1,7 @@
 #include "teachers/registry.hpp"
 
+#include <cmath>
+
 #include "data/error.hpp"
 #include "teachers/bprmf.hpp"
 #include "teachers/item2vec.hpp"
@@ -18,6 +20,21 @@ namespace {
 }
 
 }  // namespace
+
+void check_teacher_settings(const TeacherSettings& s) {
+  auto fail = [](const std::string& setting, const std::string& value, const char* rule) {
+    throw InputError("teacher " + setting + " " + value + ": " + rule + " (--" + setting +
+                     "; --teacher-" + setting + " in trd run)");
+  };
+  if (s.dim < 1) fail("dim", std::to_string(s.dim), "must be at least 1");
+  if (s.epochs < 0) fail("epochs", std::to_string(s.epochs), "must be >= 0");
+  if (!std::isfinite(s.lr) || !(s.lr > 0)) fail("lr", std::to_string(s.lr), "must be finite and > 0");
+  if (!std::isfinite(s.l2) || s.l2 < 0) fail("l2", std::to_string(s.l2), "must be finite and >= 0");
+  if (s.negatives < 0) fail("negatives", std::to_string(s.negatives), "must be >= 0");
+  if (s.neighbours < 1) fail("neighbours", std::to_string(s.neighbours), "must be at least 1");
+  if (s.window < 1) fail("window", std::to_string(s.window), "must be at least 1");
+  check_thread_count(s.threads, "--threads");
+}
 
 TeacherSettings default_settings(const std::string& name) {
   TeacherSettings
@@ -48,6 +65,7 @@ TeacherSettings default_settings(const std::string& name) {
 }
 
 std::unique_ptr<Teacher> make_teacher(const std::string& name, const TeacherSettings& settings) {
+  check_teacher_settings(settings);
   if (name == "mostpop") return std::make_unique<MostPop>();
   if (name == "itemknn") return std::make_unique<ItemKnn>(settings);
   if (name == "bprmf") return std::make_unique<BprMf>(settings);
