@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <sstream>
 
 #include "data/error.hpp"
 #include "data/hdf5_io.hpp"
@@ -51,6 +53,50 @@ InteractionTable read_split(const H5::Group& splits, int split, const std::strin
     }
   }
   return table;
+}
+
+// Raw ids name users and items in every file trd writes: two rows with one
+// name would make recommendations.csv ambiguous.
+void check_unique_raw_ids(const RawIds& ids, const std::string& path, const char* where) {
+  auto check = [&](auto values) {
+    std::sort(values.begin(), values.end());
+    const auto repeat = std::adjacent_find(values.begin(), values.end());
+    if (repeat != values.end()) {
+      std::ostringstream text;
+      text << path << ": " << where << " repeats the id " << *repeat << " (ids must be unique)";
+      throw InputError(text.str());
+    }
+  };
+  if (ids.is_integer()) {
+    check(ids.integers);
+  } else {
+    check(ids.strings);
+  }
+}
+
+// A user's rows are in time order within a split, and each split comes after
+// the earlier ones: histories are read in row order, and a held-out item from
+// before the history would leak the future into training.
+void check_time_order(const Dataset& dataset, const std::string& path) {
+  const std::size_t n_users = static_cast<std::size_t>(dataset.n_users());
+  std::vector<int64_t> latest_before(n_users, std::numeric_limits<int64_t>::min());
+  for (int s = 0; s < kNumSplits; ++s) {
+    const InteractionTable& split = dataset.splits[s];
+    std::vector<int64_t> latest = latest_before;
+    for (std::size_t row = 0; row < split.size(); ++row) {
+      const auto user = static_cast<std::size_t>(split.user[row]);
+      const int64_t time = split.timestamp[row];
+      if (time < latest[user]) {
+        throw InputError(path + ": /splits/" + kSplitNames[s] + "/timestamp[" +
+                         std::to_string(row) + "] = " + std::to_string(time) + " is earlier than " +
+                         std::to_string(latest[user]) + ", an earlier interaction of user " +
+                         std::to_string(split.user[row]) +
+                         " (rows must be in time order, splits after the earlier splits)");
+      }
+      latest[user] = time;
+    }
+    latest_before = std::move(latest);
+  }
 }
 
 }  // namespace
@@ -196,6 +242,9 @@ Dataset read_dataset(const std::string& path) {
     for (int s = 0; s < kNumSplits; ++s) {
       dataset.splits[s] = read_split(splits, s, path, dataset.n_users(), dataset.n_items());
     }
+    check_unique_raw_ids(dataset.users, path, "/users/raw_id");
+    check_unique_raw_ids(dataset.items, path, "/items/raw_id");
+    check_time_order(dataset, path);
     return dataset;
   } catch (const H5::Exception& error) {
     throw InputError(path + ": unreadable HDF5 content (corrupted?): " + error.getDetailMsg());

@@ -47,47 +47,63 @@ std::string read_file_content(const std::string& path) {
   return content;
 }
 
+// A raw id as written, less surrounding whitespace and one pair of quotes:
+// `1 ` and `"1"` are the id 1 (ml-latest quotes, trailing spaces in u.data).
+std::string_view clean_id(std::string_view raw) {
+  auto trim = [](std::string_view text) {
+    const std::size_t first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return std::string_view();
+    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+  };
+  raw = trim(raw);
+  if (raw.size() >= 2 && (raw.front() == '"' || raw.front() == '\'') && raw.back() == raw.front()) {
+    raw = trim(raw.substr(1, raw.size() - 2));
+  }
+  return raw;
+}
+
 // Assigns dense ids to raw ids in first-seen order; finish() renumbers them in
 // sorted raw-id order so the dense ids do not depend on the file's row order.
 class IdIndex {
  public:
   int32_t intern(std::string_view raw) {
-    auto [it, inserted] = index_.try_emplace(std::string(raw), static_cast<int32_t>(raw_.size()));
+    auto [it, inserted] =
+        index_.try_emplace(std::string(clean_id(raw)), static_cast<int32_t>(raw_.size()));
     if (inserted) raw_.push_back(&it->first);
     return it->second;
   }
 
   /// Returns the raw-id table and fills `remap` (first-seen id -> final id).
+  /// When every id is an integer they are compared as integers, so `01` and
+  /// `1` are one id (written back as 1); otherwise ids stay text as written.
   RawIds finish(std::vector<int32_t>& remap) const {
     const std::size_t n = raw_.size();
     std::vector<int64_t> integers(n);
     bool all_integers = true;
-    // Only canonical integers ("7", not "07" or "+7") are stored as numbers, so
-    // the raw ids written back always equal the source text.
     for (std::size_t i = 0; i < n && all_integers; ++i) {
       const std::string& s = *raw_[i];
       auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), integers[i]);
-      all_integers =
-          ec == std::errc() && end == s.data() + s.size() && std::to_string(integers[i]) == s;
+      all_integers = ec == std::errc() && end == s.data() + s.size();
     }
     std::vector<int32_t> order(n);
     for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<int32_t>(i);
+    RawIds ids;
+    remap.assign(n, 0);
     if (all_integers) {
       std::sort(order.begin(), order.end(),
                 [&](int32_t a, int32_t b) { return integers[a] < integers[b]; });
-    } else {
-      std::sort(order.begin(), order.end(),
-                [&](int32_t a, int32_t b) { return *raw_[a] < *raw_[b]; });
+      for (int32_t first_seen : order) {
+        if (ids.integers.empty() || ids.integers.back() != integers[first_seen]) {
+          ids.integers.push_back(integers[first_seen]);
+        }
+        remap[first_seen] = static_cast<int32_t>(ids.integers.size() - 1);
+      }
+      return ids;
     }
-    RawIds ids;
-    remap.assign(n, 0);
+    std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return *raw_[a] < *raw_[b]; });
     for (std::size_t rank = 0; rank < n; ++rank) {
       remap[order[rank]] = static_cast<int32_t>(rank);
-      if (all_integers) {
-        ids.integers.push_back(integers[order[rank]]);
-      } else {
-        ids.strings.push_back(*raw_[order[rank]]);
-      }
+      ids.strings.push_back(*raw_[order[rank]]);
     }
     return ids;
   }

@@ -394,24 +394,38 @@ TEST_CASE("integer raw ids sort numerically, negatives first", "[loaders]") {
   CHECK(data.table.item == std::vector<int32_t>{2, 0, 1, 2});
 }
 
-TEST_CASE("ids with leading zeros stay strings, so raw ids round-trip", "[loaders]") {
+TEST_CASE("integer ids compare as integers; spaces and quotes around ids are not part of them",
+          "[loaders]") {
   TempDir dir;
   const std::string path = dir.write("ids.csv",
                                      "user,item\n"
                                      "7,1\n"
                                      "07,2\n"
-                                     "10,1\n");
+                                     "10 ,1\n"
+                                     "\"10\",3\n");
   const Interactions data =
       load_interactions(path, SourceFormat::kDelimited, user_item_layout()).interactions;
-  // As integers "07" and "7" would merge into one user (and "07" would be
-  // written back as 7); as strings they stay apart and sort as text.
-  REQUIRE_FALSE(data.users.is_integer());
-  CHECK(data.users.strings == std::vector<std::string>{"07", "10", "7"});
-  CHECK(data.table.user == std::vector<int32_t>{2, 0, 1});
-  CHECK(data.n_users() == 3);
-  // Each entity kind decides for itself: the items are still integers.
+  // "07" is the user 7 (written back as 7), and "10 " and "\"10\"" the user 10:
+  // verbatim they were four users, two of them impostors.
+  REQUIRE(data.users.is_integer());
+  CHECK(data.users.integers == std::vector<int64_t>{7, 10});
+  CHECK(data.table.user == std::vector<int32_t>{0, 0, 1, 1});
   REQUIRE(data.items.is_integer());
-  CHECK(data.items.integers == std::vector<int64_t>{1, 2});
+  CHECK(data.items.integers == std::vector<int64_t>{1, 2, 3});
+}
+
+TEST_CASE("text ids are kept as written, less surrounding spaces and quotes", "[loaders]") {
+  TempDir dir;
+  const std::string path = dir.write("ids.csv",
+                                     "user,item\n"
+                                     "u07,1\n"
+                                     "\"u07\",2\n"
+                                     "u7 ,1\n");
+  const Interactions data =
+      load_interactions(path, SourceFormat::kDelimited, user_item_layout()).interactions;
+  REQUIRE_FALSE(data.users.is_integer());
+  CHECK(data.users.strings == std::vector<std::string>{"u07", "u7"});
+  CHECK(data.table.user == std::vector<int32_t>{0, 0, 1});
 }
 
 TEST_CASE("one non-integer raw id makes the whole column strings", "[loaders]") {
