@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <string>
@@ -13,6 +15,7 @@
 #include "agents/baselines.hpp"
 #include "agents/ddpg.hpp"
 #include "agents/dqn.hpp"
+#include "agents/networks.hpp"
 #include "agents/replay_buffer.hpp"
 #include "agents/training.hpp"
 #include "data/dataset.hpp"
@@ -282,6 +285,51 @@ TEST_CASE("a DQN checkpoint restores identical actions and rejects other dimensi
   CHECK_THROWS_WITH(random.load(checkpoint), Catch::Contains("holds a 'dqn' agent"));
   CHECK_THROWS_AS(restored.load(checkpoint + ".missing"), InputError);
   std::filesystem::remove(checkpoint);
+}
+
+TEST_CASE("a checkpoint with a NaN or infinite weight is refused, not loaded",
+          "[agents][checkpoint]") {
+  const std::vector<CheckpointDimension> dimensions = {{"width", 3}};
+  torch::nn::Linear saved(3, 2);
+  torch::nn::Linear restored(3, 2);
+  const std::string checkpoint = temporary_path("nan-checkpoint");
+  save_modules(checkpoint, "dqn", dimensions, {{"layer", saved.get()}});
+  load_modules(checkpoint, "dqn", dimensions, {{"layer", restored.get()}});
+  CHECK(torch::equal(saved->weight, restored->weight));
+  for (const float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    {
+      torch::NoGradGuard no_grad;
+      saved->weight[1][2] = bad;
+    }
+    save_modules(checkpoint, "dqn", dimensions, {{"layer", saved.get()}});
+    CHECK_THROWS_WITH(load_modules(checkpoint, "dqn", dimensions, {{"layer", restored.get()}}),
+                      Catch::Contains(checkpoint) && Catch::Contains("layer.weight") &&
+                          Catch::Contains("NaN or infinite"));
+  }
+  CHECK_THROWS_WITH(checkpoint_agent(checkpoint + ".missing"), Catch::Contains("no such"));
+  CHECK(checkpoint_agent(checkpoint) == "dqn");
+  std::filesystem::remove(checkpoint);
+}
+
+TEST_CASE("agents check their own settings, whoever built them", "[agents][settings]") {
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  DqnSettings no_target = toy_dqn(0);
+  no_target.target_update = 0;  // divided by in every update
+  CHECK_THROWS_WITH(DqnAgent(env.data, spaces, no_target),
+                    Catch::Contains("target_update (--target-update) 0"));
+  DqnSettings ascent = toy_dqn(0);
+  ascent.grad_clip = -1;
+  CHECK_THROWS_WITH(DqnAgent(env.data, spaces, ascent), Catch::Contains("grad_clip"));
+  DqnSettings explore = toy_dqn(0);
+  explore.epsilon_start = 1.5;
+  CHECK_THROWS_WITH(DqnAgent(env.data, spaces, explore), Catch::Contains("[0, 1]"));
+  DdpgSettings ddpg;
+  ddpg.tau = 0;
+  CHECK_THROWS_WITH(DdpgAgent(env.data, spaces, ddpg), Catch::Contains("tau"));
+  ddpg.tau = 0.01;
+  ddpg.critic_lr = std::nan("");
+  CHECK_THROWS_WITH(DdpgAgent(env.data, spaces, ddpg), Catch::Contains("critic_lr"));
 }
 
 TEST_CASE("the same seed trains the same DQN on one thread", "[agents][dqn][determinism]") {

@@ -95,6 +95,29 @@ void overwrite(H5::H5File& file, const std::string& name, const std::vector<T>& 
   file.openDataSet(name).write(values.data(), hdf5::Types<T>::memory());
 }
 
+TEST_CASE("the writer refuses what the reader would refuse, and writes no file", "[knowledge]") {
+  const std::string path = scratch_file("refused.h5");
+  fs::remove(path);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<std::pair<std::function<void(Knowledge&)>, std::string>> damages = {
+      {[&](Knowledge& k) { k.user_embeddings(1, 1) = nan; }, "/user_embeddings[1, 1] is nan"},
+      {[&](Knowledge& k) {
+         k.item_embeddings(4, 0) = std::numeric_limits<float>::infinity();
+       },
+       "/item_embeddings[4, 0] is inf"},
+      {[&](Knowledge& k) { k.ranking_scores(0, 1) = nan; }, "/ranking/scores[0, 1] is nan"},
+      {[&](Knowledge& k) { k.ranking_scores(1, 2) = 5.0f; }, "not sorted best first"},
+      {[&](Knowledge& k) { k.teacher_state["bias"](0, 3) = nan; }, "/teacher_state/bias"},
+  };
+  for (const auto& [damage, message] : damages) {
+    Knowledge k = small_knowledge(true);
+    damage(k);
+    CHECK_THROWS_WITH(write_knowledge(k, path),
+                      Catch::Contains(path + " (not written)") && Catch::Contains(message));
+    CHECK_FALSE(fs::exists(path));
+  }
+}
+
 TEST_CASE("knowledge reading validates every promise of the format", "[knowledge]") {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   CHECK_THAT(read_error_after([&](H5::H5File& f) {
