@@ -112,14 +112,14 @@ DdpgAgent::DdpgAgent(const EnvData& data, const Spaces& spaces, const DdpgSettin
       parameter.set_requires_grad(false);
     }
   }
-  std::vector<torch::Tensor> critic_parameters = online_->critic->parameters();
+  critic_parameters_ = online_->critic->parameters();
   for (auto& parameter : online_->encoder->parameters()) {
-    if (parameter.requires_grad()) critic_parameters.push_back(parameter);
+    if (parameter.requires_grad()) critic_parameters_.push_back(parameter);
   }
   actor_optimizer_ = std::make_unique<torch::optim::Adam>(
       online_->actor->parameters(), torch::optim::AdamOptions(settings.actor_lr));
   critic_optimizer_ = std::make_unique<torch::optim::Adam>(
-      critic_parameters, torch::optim::AdamOptions(settings.critic_lr));
+      critic_parameters_, torch::optim::AdamOptions(settings.critic_lr));
 }
 
 DdpgAgent::~DdpgAgent() = default;
@@ -185,7 +185,10 @@ void DdpgAgent::act(const ObservationBatch& observations, bool explore,
     torch::Tensor noise = draws;
     if (settings_.noise == "ou") {
       if (!ou_state_.defined() || ou_state_.size(0) != b) ou_state_ = torch::zeros({b, d});
-      ou_state_ = ou_state_ * 0.85 + draws;  // theta = 0.15 around 0
+      // A new episode (t = 0) starts from zero noise, not the last user's drift.
+      std::vector<float> carried(static_cast<std::size_t>(b));
+      for (int row = 0; row < b; ++row) carried[row] = observations.t[row] == 0 ? 0.0f : 0.85f;
+      ou_state_ = ou_state_ * torch::tensor(carried).unsqueeze(1) + draws;  // theta = 0.15
       noise = ou_state_;
     }
     const torch::Tensor length = vectors.norm(2, 1, true).clamp_min(1e-6);
@@ -242,7 +245,7 @@ std::vector<NamedValue> DdpgAgent::update() {
   const torch::Tensor critic_loss = torch::smooth_l1_loss(q, targets);
   critic_optimizer_->zero_grad();
   critic_loss.backward();
-  torch::nn::utils::clip_grad_norm_(online_->critic->parameters(), settings_.grad_clip);
+  torch::nn::utils::clip_grad_norm_(critic_parameters_, settings_.grad_clip);
   critic_optimizer_->step();
 
   const torch::Tensor actor_state = online_->encoder->forward(states).detach();

@@ -101,10 +101,13 @@ class DdpgAgent : public Agent {
   DdpgSettings settings_;
   std::unique_ptr<Networks> online_, target_;
   std::unique_ptr<torch::optim::Adam> actor_optimizer_, critic_optimizer_;
+  /// The critic's and, when trainable, the embeddings': what the critic step
+  /// updates, so all of it is clipped.
+  std::vector<torch::Tensor> critic_parameters_;
   ReplayBuffer replay_;
   ReplaySample sample_;
   std::mt19937_64 engine_;
-  torch::Tensor ou_state_;  // [B, d] for OU noise
+  torch::Tensor ou_state_;  // [B, d] for OU noise, zeroed where an episode starts
   int64_t exploring_steps_ = 0;
 };
 

@@ -112,7 +112,13 @@ void check_settings_of_every_stage(const po::variables_map& v) {
     throw InputError("--teacher-stage '" + teacher_stage + "': expected warm or fixed");
   }
   if (v.count("teacher-threads")) {
-    check_thread_count(v["teacher-threads"].as<int>(), "--teacher-threads");
+    const int threads = v["teacher-threads"].as<int>();
+    check_thread_count(threads, "--teacher-threads");
+    if (teacher_stage == "fixed" && threads > 1) {
+      throw InputError("--teacher-stage fixed fits one teacher per stage and needs the fits to be "
+                       "identical; --teacher-threads " + std::to_string(threads) +
+                       " makes them differ (lock-free updates race): use 1");
+    }
   }
   teacher_settings(v, v["teacher"].as<std::string>(), "teacher-");
   const int list_length = v["list-length"].as<int>();

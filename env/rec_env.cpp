@@ -104,13 +104,32 @@ EnvData make_serving_data(const Dataset& dataset, const Knowledge& knowledge, Sp
   return data;
 }
 
+namespace {
+
+// The row `id` of an embedding table; InputError for an id outside it (the
+// pad item is one past the last item) or a table the teacher did not export.
+void check_row(const RowMatrixXf& table, int32_t id, const char* what) {
+  if (table.cols() == 0) {
+    throw InputError(std::string("feature view: no ") + what +
+                     " embeddings (the teacher exported none)");
+  }
+  if (id < 0 || id >= table.rows()) {
+    throw InputError(std::string("feature view: ") + what + " " + std::to_string(id) +
+                     " is outside [0, " + std::to_string(table.rows()) + ")");
+  }
+}
+
+}  // namespace
+
 Eigen::Map<const Eigen::RowVectorXf> FeatureView::user(int32_t user) const {
   const RowMatrixXf& table = data_->user_embeddings;
+  check_row(table, user, "user");
   return {table.data() + static_cast<Eigen::Index>(user) * table.cols(), table.cols()};
 }
 
 Eigen::Map<const Eigen::RowVectorXf> FeatureView::item(int32_t item) const {
   const RowMatrixXf& table = data_->item_embeddings;
+  check_row(table, item, "item");
   return {table.data() + static_cast<Eigen::Index>(item) * table.cols(), table.cols()};
 }
 

@@ -135,9 +135,11 @@ class FeatureView {
  public:
   explicit FeatureView(const EnvData& data) : data_(&data) {}
   int dim() const { return static_cast<int>(data_->item_embeddings.cols()); }
-  /// Row of the user embeddings; requires dim() > 0.
+  /// Row of the user embeddings; InputError when dim() is 0 or `user` is
+  /// outside [0, n_users).
   Eigen::Map<const Eigen::RowVectorXf> user(int32_t user) const;
-  /// Row of the item embeddings; requires dim() > 0 and a real item (not pad).
+  /// Row of the item embeddings; InputError when dim() is 0 or `item` is not
+  /// a real item (the pad item included).
   Eigen::Map<const Eigen::RowVectorXf> item(int32_t item) const;
   /// How alike two real items are (see ItemSimilarity): embeddings, or the
   /// teacher's neighbour lists for teachers without embeddings.

@@ -8,7 +8,12 @@ namespace trd {
 /// gradient ascent on log sigmoid(p_u . (q_i - q_j)) for every positive (u, i)
 /// and `negatives` items j the user has not met, drawn uniformly, with an L2
 /// penalty. With threads > 1 the workers update shared factors without locks
-/// (Hogwild), which is fast but not bit-reproducible; one thread is.
+/// (Hogwild, Niu et al. 2011): fast, but two workers may write one item's row
+/// at once. By the C++ memory model that is a data race (ThreadSanitizer says
+/// so); on the machines trd runs on it loses an update now and then, which
+/// SGD absorbs, and the result is not bit-reproducible. One thread (the
+/// default) is race-free and reproducible, and `trd run --teacher-stage fixed`,
+/// which must fit the same teacher for every stage, refuses more.
 class BprMf : public Teacher {
  public:
   explicit BprMf(const TeacherSettings& settings) : settings_(settings) {}

@@ -1259,12 +1259,17 @@ TEST_CASE("RecEnv and VecRecEnv: spaces and a feature view over the env data", "
       REQUIRE(row.data() == data.item_embeddings.data() + i * 4);
       REQUIRE(row == data.item_embeddings.row(i));
     }
+    // The pad item is one row past the table: reading it was out of bounds.
+    CHECK_THROWS_WITH(view.item(data.n_items), Catch::Contains("outside [0, "));
+    CHECK_THROWS_AS(view.item(-1), InputError);
+    CHECK_THROWS_WITH(view.user(data.n_users), Catch::Contains("user"));
   }
 
   // Without embeddings the view is empty.
   RecEnv plain(synthetic_env().data, settings);
   CHECK(plain.spaces().embedding_dim == 0);
   CHECK(plain.features().dim() == 0);
+  CHECK_THROWS_WITH(plain.features().item(0), Catch::Contains("no item embeddings"));
 
   // The batch's arrays are [B, ...] row-major, and row() reads them.
   const ObservationBatch& obs = batch.reset(1);

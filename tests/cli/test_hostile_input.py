@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -130,6 +131,8 @@ def main():
                               (["--teacher-dim", "0"], "--teacher-dim"),
                               (["--teacher-lr", "nan"], "--teacher-lr"),
                               (["--teacher-threads", "0"], "--teacher-threads 0"),
+                              (["--teacher-stage", "fixed", "--teacher-threads", "2"],
+                               "--teacher-stage fixed"),
                               (["--target-update", "0"], "--target-update"),
                               (["--seed", "-1"], "--seed -1")]:
             expect_refused(quick_run + flags, tmp, phrase)
@@ -243,17 +246,19 @@ def main():
             expect_refused(["inspect", path], tmp, path, phrase)
             os.remove(path)
 
-        # Two runs into one folder: the second says the folder is busy.
+        # Two runs into one folder: the second says the folder is busy. The
+        # first has far more epochs than the check needs, and is stopped.
         busy = os.path.join(tmp, "busy")
-        first = subprocess.Popen([TRD, *quick_run[:-1], busy, "--epochs", "3"],
+        first = subprocess.Popen([TRD, *quick_run[:-1], busy, "--epochs", "100000"],
                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
-        while not os.path.exists(os.path.join(busy, "dataset.h5")) and first.poll() is None:
-            pass
+                                 stderr=subprocess.DEVNULL)
+        while not os.path.exists(os.path.join(busy, "dataset.h5")):
+            assert first.poll() is None, "the first run ended early"
+            time.sleep(0.01)
         _, stderr = run(*quick_run[:-1], busy, expect=2)
         assert "in use by another trd process" in stderr, stderr
-        assert first.wait() == 0, first.stderr.read()
-
+        first.kill()
+        first.wait()
 
 if __name__ == "__main__":
     main()
