@@ -7,6 +7,7 @@
 
 #include "agents/dqn.hpp"
 #include "data/error.hpp"
+#include "data/random.hpp"
 
 namespace trd {
 namespace {
@@ -101,8 +102,8 @@ void check_ddpg_settings(const DdpgSettings& s) {
 DdpgAgent::DdpgAgent(const EnvData& data, const Spaces& spaces, const DdpgSettings& settings)
     : spaces_(spaces),
       settings_((check_ddpg_settings(settings), settings)),
-      replay_(spaces, settings.replay_capacity, settings.seed + 1),
-      engine_(settings.seed + 2) {
+      replay_(spaces, settings.replay_capacity, derived_seed(settings.seed, SeedStream::kReplay)),
+      engine_(derived_seed(settings.seed, SeedStream::kExploration)) {
   torch::manual_seed(settings.seed);
   online_ = std::make_unique<Networks>(data, spaces, settings);
   target_ = std::make_unique<Networks>(data, spaces, settings);

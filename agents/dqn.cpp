@@ -97,8 +97,8 @@ void check_dqn_settings(const DqnSettings& s) {
 DqnAgent::DqnAgent(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
     : spaces_(spaces),
       settings_((check_dqn_settings(settings), settings)),
-      replay_(spaces, settings.replay_capacity, settings.seed + 1),
-      engine_(settings.seed + 2) {
+      replay_(spaces, settings.replay_capacity, derived_seed(settings.seed, SeedStream::kReplay)),
+      engine_(derived_seed(settings.seed, SeedStream::kExploration)) {
   torch::manual_seed(settings.seed);
   online_ = QNetwork(data, spaces, settings);
   target_ = QNetwork(data, spaces, settings);

@@ -397,7 +397,7 @@ Spaces VecRecEnv::spaces() const { return make_spaces(*data_, env_settings_); }
 
 const ObservationBatch& VecRecEnv::reset(uint64_t seed) {
   for (int row = 0; row < settings_.batch; ++row) {
-    rngs_[row].seed(seed + static_cast<uint64_t>(row));
+    rngs_[row].seed(derived_seed(seed, SeedStream::kEnvRow, static_cast<uint64_t>(row)));
     cursor_[row] = row;
     next_episode(row);
   }

@@ -254,7 +254,8 @@ struct StepBatch {
 /// observation kept. When a sub-env's episode ends in step(), that same call
 /// starts its next episode: observations() holds the new first observation,
 /// final_observations() the ended episode's last one (rows whose terminated
-/// or truncated flag is set). Sub-env i draws its users with seed + i.
+/// or truncated flag is set). Sub-env i draws its users from its own
+/// stream of `seed` (derived_seed(seed, kEnvRow, i)).
 class VecRecEnv {
  public:
   /// `data` must outlive the env. InputError on bad settings or users.

@@ -1212,13 +1212,15 @@ TEST_CASE("VecRecEnv: the same seed repeats the trajectory, another seed draws o
   for (const auto& users : a.users) distinct.insert(users.begin(), users.end());
   CHECK(distinct.size() > 20);
 
-  // "Sub-env i draws its users with seed + i": with episodes of equal length,
-  // row i under seed 42 meets the users of row i - 1 under seed 43.
-  for (std::size_t step = 0; step < a.users.size(); ++step) {
-    for (std::size_t i = 1; i < 8; ++i) {
-      INFO("step " << step << " row " << i);
-      REQUIRE(a.users[step][i] == c.users[step][i - 1]);
+  // Each row draws from its own stream of the seed: under seed + i streams,
+  // row i of seed 42 met exactly the users of row i - 1 of seed 43.
+  for (std::size_t i = 1; i < 8; ++i) {
+    int same = 0;
+    for (std::size_t step = 0; step < a.users.size(); ++step) {
+      same += a.users[step][i] == c.users[step][i - 1] ? 1 : 0;
     }
+    INFO("row " << i);
+    CHECK(same < static_cast<int>(a.users.size()));
   }
 }
 
