@@ -1,13 +1,14 @@
 #include "agents/networks.hpp"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
-#include <sstream>
 #include <limits>
+#include <sstream>
 
 #include "data/atomic_file.hpp"
 #include "data/error.hpp"
+#include "data/zip_crc.hpp"
 
 namespace trd {
 namespace {
@@ -210,33 +211,52 @@ void require_setting(bool holds, const std::string& name, double value, const ch
   throw InputError(text.str());
 }
 
+// Runs `body`, which reads the archive at `path`. LibTorch reports damage as
+// c10::Error or, from its TorchScript parser, as other exceptions whose text
+// spans lines: each becomes one line of bad input naming the file.
+template <typename Body>
+void reading_checkpoint(const std::string& path, const char* problem, Body body) {
+  auto first_line = [](const std::string& text) { return text.substr(0, text.find('\n')); };
+  try {
+    body();
+  } catch (const InputError&) {
+    throw;
+  } catch (const c10::Error& error) {
+    throw InputError(path + ": " + problem + ": " + first_line(error.what_without_backtrace()));
+  } catch (const std::exception& error) {
+    throw InputError(path + ": " + problem + ": " + first_line(error.what()));
+  }
+}
+
 std::string checkpoint_agent(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw InputError(path + ": no such checkpoint");
-  torch::serialize::InputArchive archive;
-  torch::Tensor agent_tensor;
-  try {
+  verify_zip_crcs(path);
+  std::string agent;
+  reading_checkpoint(path, "not a trd agent checkpoint (empty, truncated or damaged)", [&] {
+    torch::serialize::InputArchive archive;
+    torch::Tensor agent_tensor;
     archive.load_from(path);
     archive.read(kAgentKey, agent_tensor);
-  } catch (const c10::Error&) {
-    throw InputError(path + ": not a trd agent checkpoint (empty, truncated or damaged)");
-  }
-  return tensor_text(agent_tensor);
+    agent = tensor_text(agent_tensor);
+  });
+  return agent;
 }
 
 void load_modules(const std::string& path, const std::string& agent,
                   const std::vector<CheckpointDimension>& dimensions,
                   const std::vector<std::pair<std::string, torch::nn::Module*>>& modules) {
   if (!std::filesystem::is_regular_file(path)) throw InputError(path + ": no such checkpoint");
+  verify_zip_crcs(path);
   torch::serialize::InputArchive archive;
   torch::Tensor agent_tensor, dimension_tensor;
-  try {
+  std::string saved_agent;
+  reading_checkpoint(path, "not a trd agent checkpoint", [&] {
     archive.load_from(path);
     archive.read(kAgentKey, agent_tensor);
     archive.read(kDimensionsKey, dimension_tensor);
-  } catch (const c10::Error&) {
-    throw InputError(path + ": not a trd agent checkpoint");
-  }
-  const std::string saved_agent = tensor_text(agent_tensor);
+    saved_agent = tensor_text(agent_tensor);
+    dimension_tensor = dimension_tensor.to(torch::kInt64).reshape(-1);
+  });
   if (saved_agent != agent) {
     throw InputError(path + ": holds a '" + saved_agent + "' agent, not '" + agent + "'");
   }
@@ -252,16 +272,25 @@ void load_modules(const std::string& path, const std::string& agent,
                        std::to_string(dimensions[i].value));
     }
   }
-  try {
+  reading_checkpoint(path, "cannot be restored", [&] {
     for (const auto& [name, module] : modules) {
       torch::serialize::InputArchive part;
       archive.read(name, part);
+      // Module::load takes each tensor's shape from the archive.
+      std::vector<std::vector<int64_t>> shapes;
+      for (const torch::Tensor& tensor : module->parameters()) shapes.push_back(tensor.sizes().vec());
       module->load(part);
+      std::size_t i = 0;
+      for (const auto& item : module->named_parameters()) {
+        if (item.value().sizes().vec() != shapes[i++]) {
+          throw InputError(path + ": tensor " + name + "." + item.key() + " has shape " +
+                           c10::str(item.value().sizes()) + ", expected " +
+                           c10::str(c10::IntArrayRef(shapes[i - 1])));
+        }
+      }
       check_finite(path, name, *module);
     }
-  } catch (const c10::Error& error) {
-    throw InputError(path + ": cannot be restored: " + std::string(error.what_without_backtrace()));
-  }
+  });
 }
 
 }  // namespace trd

@@ -108,7 +108,7 @@ int run_eval(const std::vector<std::string>& args) {
     inputs.threads = v["threads"].as<int>();
     check_thread_count(inputs.threads, "--threads");
     check_output_folder(inputs.out_dir, "--out", kStudentReportFiles,
-                        {dataset_path, knowledge_path, csv_path});
+                        {dataset_path, knowledge_path});
     const nlohmann::json figures = report_student(inputs);
     if (!csv_path.empty()) {
       std::ifstream written(inputs.out_dir + "/eval.csv");

@@ -87,6 +87,10 @@ int run_recommend(const std::vector<std::string>& args) {
     }
   }
 
+  check_output_file(out, "--out",
+                    {dataset_path, knowledge_path, v["users"].as<std::string>(),
+                     agent_dir + "/agent.json", agent_dir + "/agent.pt"});
+
   const Dataset dataset = read_dataset(dataset_path);
   const Knowledge knowledge = read_knowledge(knowledge_path);
   check_knowledge_matches(knowledge, knowledge_path, dataset, dataset_path);

@@ -215,6 +215,10 @@ Dataset read_dataset(const std::string& path) {
     p.source_crc32 = hdf5::read_string_attribute(file, "source_crc32", path);
     p.filter = hdf5::read_string_attribute(file, "filter", path);
     p.min_rating = hdf5::read_double_attribute(file, "min_rating", path);
+    if (!std::isfinite(p.min_rating)) {
+      throw InputError(path + ": attribute 'min_rating' is " + std::to_string(p.min_rating) +
+                       " (expected a finite number)");
+    }
     try {
       p.split_rule = parse_split_rule(hdf5::read_string_attribute(file, "split_rule", path));
     } catch (const InputError& error) {
@@ -224,6 +228,12 @@ Dataset read_dataset(const std::string& path) {
         hdf5::read_double_array_attribute(file, "split_ratios", path);
     if (ratios.size() != kNumSplits) {
       throw InputError(path + ": attribute 'split_ratios' must hold 4 numbers");
+    }
+    for (double ratio : ratios) {
+      if (!std::isfinite(ratio) || ratio < 0 || ratio > 1) {
+        throw InputError(path + ": attribute 'split_ratios' holds " + std::to_string(ratio) +
+                         " (expected fractions in [0, 1])");
+      }
     }
     std::copy(ratios.begin(), ratios.end(), p.ratios.begin());
     p.seed = hdf5::read_int_attribute(file, "seed", path);

@@ -1,6 +1,9 @@
 #include "data/hdf5_io.hpp"
 
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include "data/atomic_file.hpp"
@@ -40,7 +43,15 @@ void write_atomically(const std::string& path, const std::function<void(H5::H5Fi
   (void)kQuietHdf5;
   replace_atomically(path, [&](const std::string& temporary) {
     try {
-      H5::H5File file(temporary, H5F_ACC_TRUNC);
+      // The 1.10 file format checksums its metadata (superblock, object
+      // headers and their attributes): a damaged file then fails to open or
+      // read, where the 1.8 format let libhdf5 follow a flipped heap address
+      // into a segfault.
+      H5::FileAccPropList access;
+      access.setLibverBounds(H5F_LIBVER_V110, H5F_LIBVER_V110);
+      H5::FileCreatPropList creation;  // the root group's header: no times, same bytes
+      H5Pset_obj_track_times(creation.getId(), false);
+      H5::H5File file(temporary, H5F_ACC_TRUNC, creation, access);
       fill(file);
       file.flush(H5F_SCOPE_GLOBAL);
       // An object left open keeps the file open past the rename, unfinished.
@@ -53,10 +64,51 @@ void write_atomically(const std::string& path, const std::function<void(H5::H5Fi
   });
 }
 
+namespace {
+
+// libhdf5 1.10 trusts the object sizes in a global heap collection, where
+// variable-length strings live, and copies past the collection when a size is
+// damaged (a segfault in H5HG_read). The format has no checksum there, so
+// every collection's object table is checked against its bounds first
+// (HDF5 file format specification, section III.E; 8-byte lengths, as trd
+// and h5py write).
+void check_global_heaps(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string content((std::istreambuf_iterator<char>(in)), {});
+  auto number = [&](std::size_t offset, int width) {
+    uint64_t value = 0;
+    for (int i = width - 1; i >= 0; --i) {
+      value = (value << 8) | static_cast<unsigned char>(content[offset + i]);
+    }
+    return value;
+  };
+  auto damaged = [&](std::size_t at) {
+    throw InputError(path + ": damaged global heap at byte " + std::to_string(at) +
+                     " (where variable-length strings are kept; corrupted?)");
+  };
+  for (std::size_t at = content.find("GCOL"); at != std::string::npos;
+       at = content.find("GCOL", at + 4)) {
+    if (at + 16 > content.size() || content[at + 4] != 1) continue;  // not a collection
+    const uint64_t size = number(at + 8, 8);
+    if (size < 16 || size > content.size() - at) damaged(at);
+    for (uint64_t object = at + 16; object + 16 <= at + size;) {
+      const uint64_t index = number(object, 2);
+      const uint64_t length = number(object + 8, 8);
+      if (index == 0) break;  // the free space that ends the table
+      const uint64_t padded = (length + 7) / 8 * 8;
+      if (padded < length || padded > at + size - object - 16) damaged(object);
+      object += 16 + padded;
+    }
+  }
+}
+
+}  // namespace
+
 H5::H5File open_for_reading(const std::string& path) {
   (void)kQuietHdf5;
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) throw InputError(path + ": no such file");
+  check_global_heaps(path);
   try {
     if (!H5::H5File::isHdf5(path)) throw InputError(path + ": not an HDF5 file");
     return H5::H5File(path, H5F_ACC_RDONLY);
@@ -147,8 +199,26 @@ bool has_attribute(const H5::H5Object& object, const std::string& name) {
 std::string read_string_attribute(const H5::H5Object& object, const std::string& name,
                                   const std::string& path) {
   H5::Attribute attribute = open_attribute(object, name, path, H5T_STRING, "a string");
+  // Read through raw buffers: the C++ API's std::string overload calls
+  // strlen on whatever a damaged file holds (a null pointer, a segfault), and
+  // reads an array of strings into room for one.
+  if (attribute.getSpace().getSimpleExtentNpoints() != 1) {
+    throw InputError(path + ": attribute '" + name + "' is not a single string");
+  }
+  const H5::StrType type = attribute.getStrType();
   std::string value;
-  attribute.read(attribute.getStrType(), value);
+  if (type.isVariableStr()) {
+    char* text = nullptr;
+    attribute.read(type, static_cast<void*>(&text));
+    if (text == nullptr) {
+      throw InputError(path + ": attribute '" + name + "' holds no string (corrupted?)");
+    }
+    value = text;
+    H5free_memory(text);
+  } else {
+    value.assign(type.getSize(), '\0');
+    attribute.read(type, static_cast<void*>(value.data()));
+  }
   // Fixed-length strings written by other tools may carry NUL padding.
   value.erase(value.find_last_not_of('\0') + 1);
   return value;

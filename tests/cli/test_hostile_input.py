@@ -98,6 +98,8 @@ def main():
         expect_refused(evaluate + ["--csv", os.path.join(tmp, "symlink.h5")], tmp,
                        "is also an input")
         os.remove(os.path.join(tmp, "symlink.h5"))
+        expect_refused(["recommend", "--agent", agent, "--knowledge", test, "--out",
+                        os.path.join(agent, "agent.pt")], tmp, "is also an input")
         expect_refused(["teacher", "--dataset", d, "--teacher", "mostpop", "--out", "/dev/full"],
                        tmp, "/dev/full", "not a regular file")
 
