@@ -25,6 +25,31 @@ def run_json(*args):
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+def write(path, text):
+    """Writes `text` to `path`; returns the path."""
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def small_pipeline(folder):
+    """A synthetic dataset, BPRMF knowledge for rl, valid and test (warm-started,
+    lists of 40) and a one-epoch DQN student, in `folder`; returns their paths
+    (dataset, rl, valid, test, agent folder)."""
+    d = os.path.join(folder, "d.h5")
+    rl, valid, test = (os.path.join(folder, f"{s}.h5") for s in ("rl", "valid", "test"))
+    agent = os.path.join(folder, "agent")
+    run("data", "--dataset", "synthetic", "--synthetic-interactions", "4000", "--out", d)
+    teacher = ["teacher", "--dataset", d, "--teacher", "bprmf", "--epochs", "2",
+               "--list-length", "40"]
+    run(*teacher, "--stage", "rl", "--out", rl)
+    run(*teacher, "--stage", "valid", "--init", rl, "--out", valid)
+    run(*teacher, "--stage", "test", "--init", valid, "--out", test)
+    run("train", "--dataset", d, "--knowledge", rl, "--valid-knowledge", valid,
+        "--n-actions", "20", "--epochs", "1", "--out", agent)
+    return d, rl, valid, test, agent
+
+
 def shared_dataset(relative):
     """Path of a shared dataset file, or None after saying why (fails under CI=true)."""
     dirs = [d for d in [os.environ.get("TRD_DATA_DIR"),

@@ -7,7 +7,7 @@ import tempfile
 import h5py
 import numpy as np
 
-from common import run, shared_dataset
+from common import run, shared_dataset, write
 
 
 def expect_bad_input(args, out_dir, *phrases):
@@ -18,12 +18,6 @@ def expect_bad_input(args, out_dir, *phrases):
     for phrase in phrases:
         assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
     assert set(os.listdir(out_dir)) == before, f"left files: {set(os.listdir(out_dir)) - before}"
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-    return path
 
 
 def main():

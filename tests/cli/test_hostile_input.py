@@ -9,11 +9,12 @@ import shutil
 import subprocess
 import tempfile
 import time
+import zlib
 
 import h5py
 import numpy as np
 
-from common import TRD, run
+from common import TRD, run, small_pipeline, write
 
 
 def tree(folder):
@@ -46,28 +47,13 @@ def expect_refused(args, folder, *phrases, last_line=False):
     return stderr
 
 
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        d = os.path.join(tmp, "d.h5")
-        rl = os.path.join(tmp, "rl.h5")
-        valid = os.path.join(tmp, "valid.h5")
-        agent = os.path.join(tmp, "agent")
-        run("data", "--dataset", "synthetic", "--synthetic-interactions", "4000", "--out", d)
+        d, rl, valid, test, agent = small_pipeline(tmp)
         teacher = ["teacher", "--dataset", d, "--teacher", "bprmf", "--epochs", "2",
                    "--list-length", "40"]
-        run(*teacher, "--stage", "rl", "--out", rl)
-        run(*teacher, "--stage", "valid", "--init", rl, "--out", valid)
-        test = os.path.join(tmp, "test.h5")
-        run(*teacher, "--stage", "test", "--init", valid, "--out", test)
         train = ["train", "--dataset", d, "--knowledge", rl, "--valid-knowledge", valid,
                  "--n-actions", "20", "--epochs", "1"]
-        run(*train, "--out", agent)
         evaluate = ["eval", "--dataset", d, "--knowledge", test]
         student_eval = evaluate + ["--agent", agent, "--out", os.path.join(tmp, "report")]
         run(*student_eval)
@@ -169,12 +155,20 @@ def main():
         with_checkpoint(bytes(flipped), "agent.pt", "CRC-32")
         with_checkpoint(b"", "agent.pt", "CRC-32")
         with_checkpoint(good[: len(good) // 2], "agent.pt", "CRC-32")
-        with open(checkpoint, "wb") as f:
-            f.write(good)
-        # A sidecar edited to a setting no agent takes fails in the agent itself.
+        # Damage behind a sidecar that records the damaged file's CRC: the
+        # archive's own CRCs catch it before LibTorch parses it.
         sidecar_path = os.path.join(agent, "agent.json")
         with open(sidecar_path) as f:
             sidecar_text = f.read()
+        flipped = bytearray(good)
+        flipped[len(good) // 2] ^= 0x01
+        write(sidecar_path, sidecar_text.replace(f"{zlib.crc32(good):08x}",
+                                                 f"{zlib.crc32(bytes(flipped)):08x}"))
+        with_checkpoint(bytes(flipped), "agent.pt", "fails its CRC-32")
+        write(sidecar_path, sidecar_text)
+        with open(checkpoint, "wb") as f:
+            f.write(good)
+        # A sidecar edited to a setting no agent takes fails in the agent itself.
         sidecar = json.loads(sidecar_text)
         sidecar["settings"]["target_update"] = 0
         write(sidecar_path, json.dumps(sidecar))

@@ -17,7 +17,7 @@ import zlib
 import h5py
 import numpy as np
 
-from common import TRD, run
+from common import TRD, small_pipeline
 
 
 def truncate(content, rng):
@@ -69,6 +69,17 @@ def damage_hdf5(path, rng):
                     owner.attrs[key] = rng.choice([np.int64(-1), "garbage", np.float64(np.nan),
                                                    np.int64(2**40)])
         return f"{kind} {name}"
+
+
+def damaged_copy(source, content, target, n, rng):
+    """Writes a damaged copy of the HDF5 file `source` (bytes `content`) to
+    `target`: bytes for even `n`, structure for odd. Returns (target, what)."""
+    if n % 2 == 0:
+        with open(target, "wb") as f:
+            f.write((truncate if rng.random() < 0.3 else flip_bytes)(content, rng))
+        return target, "bytes"
+    shutil.copy(source, target)
+    return target, damage_hdf5(target, rng)
 
 
 def damage_text(content, rng):
@@ -129,17 +140,7 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         tmp = args.keep or scratch
         os.makedirs(tmp, exist_ok=bool(args.keep is None))
-        d = os.path.join(tmp, "d.h5")
-        rl, valid, test = (os.path.join(tmp, f"{s}.h5") for s in ("rl", "valid", "test"))
-        agent = os.path.join(tmp, "agent")
-        run("data", "--dataset", "synthetic", "--synthetic-interactions", "3000", "--out", d)
-        teacher = ["teacher", "--dataset", d, "--teacher", "bprmf", "--epochs", "2",
-                   "--list-length", "30"]
-        run(*teacher, "--stage", "rl", "--out", rl)
-        run(*teacher, "--stage", "valid", "--init", rl, "--out", valid)
-        run(*teacher, "--stage", "test", "--init", valid, "--out", test)
-        run("train", "--dataset", d, "--knowledge", rl, "--valid-knowledge", valid,
-            "--n-actions", "20", "--epochs", "1", "--out", agent)
+        d, _, _, test, agent = small_pipeline(tmp)
         u_data = "".join(f"{u}\t{(u * 7 + j) % 40 + 1}\t{1 + (u + j) % 5}\t{1000 + 10 * j}\n"
                          for u in range(1, 61) for j in range(8)).encode()
 
@@ -153,27 +154,12 @@ def main():
         for n in range(args.count):
             case = os.path.join(tmp, f"case{n}")
             os.makedirs(case)
-            # dataset.h5: bytes or structure, then read by inspect and eval.
-            mutated = os.path.join(case, "d.h5")
-            if n % 2 == 0:
-                with open(mutated, "wb") as f:
-                    f.write((truncate if rng.random() < 0.3 else flip_bytes)(dataset_bytes, rng))
-                what = "bytes"
-            else:
-                shutil.copy(d, mutated)
-                what = damage_hdf5(mutated, rng)
+            # dataset.h5, read by inspect and eval; knowledge.h5, scored by eval.
+            mutated, what = damaged_copy(d, dataset_bytes, os.path.join(case, "d.h5"), n, rng)
             jobs.append((f"dataset.h5 #{n} ({what})", ["inspect", mutated]))
             jobs.append((f"dataset.h5 #{n} ({what}) eval",
                          ["eval", "--dataset", mutated, "--knowledge", test]))
-            # knowledge.h5, scored by eval.
-            mutated = os.path.join(case, "k.h5")
-            if n % 2 == 0:
-                with open(mutated, "wb") as f:
-                    f.write((truncate if rng.random() < 0.3 else flip_bytes)(knowledge_bytes, rng))
-                what = "bytes"
-            else:
-                shutil.copy(test, mutated)
-                what = damage_hdf5(mutated, rng)
+            mutated, what = damaged_copy(test, knowledge_bytes, os.path.join(case, "k.h5"), n, rng)
             jobs.append((f"knowledge.h5 #{n} ({what})",
                          ["eval", "--dataset", d, "--knowledge", mutated]))
             # agent.pt: every other one with the sidecar's CRC updated, so the
