@@ -186,9 +186,10 @@ void DdpgAgent::act(const ObservationBatch& observations, bool explore,
     torch::Tensor noise = draws;
     if (settings_.noise == "ou") {
       if (!ou_state_.defined() || ou_state_.size(0) != b) ou_state_ = torch::zeros({b, d});
-      // A new episode (t = 0) starts from zero noise, not the last user's drift.
+      // A new episode (t = 1, its first position) starts from zero noise, not the
+      // last user's drift.
       std::vector<float> carried(static_cast<std::size_t>(b));
-      for (int row = 0; row < b; ++row) carried[row] = observations.t[row] == 0 ? 0.0f : 0.85f;
+      for (int row = 0; row < b; ++row) carried[row] = observations.t[row] == 1 ? 0.0f : 0.85f;
       ou_state_ = ou_state_ * torch::tensor(carried).unsqueeze(1) + draws;  // theta = 0.15
       noise = ou_state_;
     }

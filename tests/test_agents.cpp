@@ -221,6 +221,46 @@ TEST_CASE("DDPG learns the planted slot within seconds", "[agents][ddpg]") {
   }
 }
 
+TEST_CASE("DDPG clips trainable embeddings with the rest of what its critic step updates",
+          "[agents][ddpg]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  DdpgSettings settings = toy_ddpg(3);
+  settings.train_embeddings = true;
+  settings.grad_clip = 1e-12;  // every clipped gradient next to Adam's eps: almost no step
+  settings.learning_starts = 1;
+  DdpgAgent agent(env.data, RecEnv(env.data, env.settings).spaces(), settings);
+  train_planted(agent, env, 2);
+  const ObservationBatch observations = first_observations(env);
+  const torch::Tensor before = agent.slot_scores(observations).clone();
+  REQUIRE_FALSE(agent.update().empty());
+  // Unclipped, the embeddings took Adam's full step (about lr) and moved the
+  // scores by about 1e-3.
+  CHECK((agent.slot_scores(observations) - before).abs().max().item<float>() < 1e-5f);
+}
+
+TEST_CASE("DDPG's OU noise starts every episode from zero", "[agents][ddpg]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  DdpgSettings gaussian = toy_ddpg(4);
+  gaussian.noise_start = gaussian.noise_end = 3.0;  // noise that decides the picks
+  DdpgSettings ou = gaussian;
+  ou.noise = "ou";
+  DdpgAgent with_gaussian(env.data, spaces, gaussian);
+  DdpgAgent with_ou(env.data, spaces, ou);
+  const ObservationBatch starts = first_observations(env);  // every row at t = 1
+  std::vector<int32_t> gaussian_actions, ou_actions;
+  for (int episode = 0; episode < 3; ++episode) {
+    with_gaussian.act(starts, /*explore=*/true, gaussian_actions);
+    with_ou.act(starts, /*explore=*/true, ou_actions);
+    // Same draws, and at t = 1 OU noise is the draw itself: carrying the last
+    // episode's drift made the picks differ.
+    INFO("episode " << episode);
+    CHECK(ou_actions == gaussian_actions);
+  }
+}
+
 TEST_CASE("a DDPG checkpoint restores identical actions", "[agents][ddpg][checkpoint]") {
   const ThreadScope threads(1);
   const PlantedEnv env = planted_env();
