@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <map>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "apps/agent_options.hpp"
@@ -61,7 +61,6 @@ void pass_through(const po::variables_map& v, const po::options_description& opt
     args.push_back(text);
   }
 }
-
 
 // Creates the run folder if needed and remembers what it held, so that a
 // failing run can take away every file it wrote (files of an earlier run it
