@@ -139,8 +139,9 @@ H5::DataSet create_dataset(H5::Group& group, const std::string& name, const H5::
   return group.createDataSet(name, type, space, properties);
 }
 
-std::string read_format(const std::string& path) {
-  H5::H5File file = hdf5::open_for_reading(path);
+namespace {
+
+std::string format_of(const H5::H5File& file, const std::string& path) {
   try {
     if (!hdf5::has_attribute(file, "format")) {
       throw InputError(path + ": not a trd file (HDF5 without a 'format' attribute)");
@@ -151,12 +152,19 @@ std::string read_format(const std::string& path) {
   }
 }
 
+}  // namespace
+
+std::string read_format(const std::string& path) {
+  return format_of(hdf5::open_for_reading(path), path);
+}
+
+// Opens the file once: open_for_reading reads all of it to check its heaps.
 H5::H5File open_trd_file(const std::string& path, const std::string& format, int64_t version) {
-  const std::string found = read_format(path);
+  H5::H5File file = hdf5::open_for_reading(path);
+  const std::string found = format_of(file, path);
   if (found != format) {
     throw InputError(path + ": format is '" + found + "', expected '" + format + "'");
   }
-  H5::H5File file = hdf5::open_for_reading(path);
   try {
     const int64_t found_version = hdf5::read_int_attribute(file, "version", path);
     if (found_version != version) {
