@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "agents/dqn.hpp"
+#include "agents/registry.hpp"
 #include "data/error.hpp"
 #include "data/random.hpp"
 
@@ -293,6 +294,52 @@ void DdpgAgent::load(const std::string& path) {
   load_modules(path, name(),
                ddpg_dimensions(spaces_, settings_, online_->encoder->embeddings()->dim()), modules);
   target_->copy_from(*online_, 1.0);
+}
+
+void register_ddpg(AgentRegistry& registry) {
+  const DdpgSettings defaults;
+  po::options_description options("ddpg options (--agent ddpg)");
+  add_learner_options(options, defaults);
+  // clang-format off
+  options.add_options()
+      ("state", po::value<std::string>()->default_value(defaults.state),
+       "state representation, concat (user and history embeddings, as TRD) or drr-ave "
+       "([user, user * mean(history), mean(history)])")
+      ("noise", po::value<std::string>()->default_value(defaults.noise), "gaussian or ou")
+      ("noise-start", real_value(defaults.noise_start),
+       "exploration noise at the start, relative to the actor vector's length")
+      ("noise-end", real_value(defaults.noise_end), "exploration noise after the decay")
+      ("noise-decay", po::value<int64_t>()->default_value(defaults.noise_decay_steps),
+       "exploring user-steps of the linear decay")
+      ("teacher-weight", real_value(defaults.teacher_weight),
+       "weight of the teacher's standardised score in slot scores (0: actor alone)")
+      ("actor-lr", real_value(defaults.actor_lr), "actor learning rate")
+      ("critic-lr", real_value(defaults.critic_lr), "critic learning rate")
+      ("tau", real_value(defaults.tau), "soft target update rate");
+  // clang-format on
+  auto settings_from_flags = [](const po::variables_map& v) {
+    DdpgSettings settings;
+    read_learner_options(v, settings);
+    settings.state = v["state"].as<std::string>();
+    settings.noise = v["noise"].as<std::string>();
+    settings.noise_start = v["noise-start"].as<double>();
+    settings.noise_end = v["noise-end"].as<double>();
+    settings.noise_decay_steps = v["noise-decay"].as<int64_t>();
+    settings.teacher_weight = v["teacher-weight"].as<double>();
+    settings.actor_lr = v["actor-lr"].as<double>();
+    settings.critic_lr = v["critic-lr"].as<double>();
+    settings.tau = v["tau"].as<double>();
+    check_ddpg_settings(settings);
+    return nlohmann::json(settings);
+  };
+  auto make = [](const EnvData& data, const Spaces& spaces, const nlohmann::json& json,
+                 uint64_t seed) -> std::unique_ptr<Agent> {
+    DdpgSettings settings = settings_as<DdpgSettings>("ddpg", json);
+    settings.seed = seed;
+    return std::make_unique<DdpgAgent>(data, spaces, settings);
+  };
+  registry.add({"ddpg", "DDPG: an actor's vector scores the slots' item embeddings", options,
+                settings_from_flags, make});
 }
 
 }  // namespace trd

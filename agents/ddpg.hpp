@@ -22,8 +22,10 @@
 
 namespace trd {
 
+// hidden and gamma are the values `trd train --agent ddpg` has always used
+// (it shared DQN's flags) and the README's DDPG figures were measured with.
 struct DdpgSettings {
-  int hidden = 64;                    ///< width of the actor's and the critic's hidden layers
+  int hidden = 16;                    ///< width of the actor's and the critic's hidden layers
   int dim = 32;                       ///< embedding width when the teacher has none
   bool train_embeddings = false;      ///< fine-tune the teacher's embeddings (default: frozen)
   std::string state = "drr-ave";      ///< "concat" [user, H items] (TRD) or "drr-ave"
@@ -32,7 +34,7 @@ struct DdpgSettings {
   double noise_end = 0.05;            ///< after the decay
   int64_t noise_decay_steps = 20000;  ///< exploring user-steps of the linear decay
   double teacher_weight = 1.0;        ///< weight of the teacher's score in slot scores (0: none)
-  double gamma = 0.9;
+  double gamma = 0.5;
   double actor_lr = 1e-3;
   double critic_lr = 1e-3;
   double tau = 0.01;  ///< soft target update rate

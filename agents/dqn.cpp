@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "agents/registry.hpp"
 #include "data/error.hpp"
 #include "data/random.hpp"
 #include "env/policies.hpp"
@@ -193,6 +194,54 @@ void DqnAgent::load(const std::string& path) {
   load_modules(path, name(), dqn_dimensions(spaces_, settings_, online_->embedding_dim()),
                {{"online", online_.get()}});
   copy_parameters(*online_, *target_);
+}
+
+void register_dqn(AgentRegistry& registry) {
+  const DqnSettings defaults;
+  po::options_description options("dqn options (--agent dqn)");
+  add_learner_options(options, defaults);
+  // clang-format off
+  options.add_options()
+      ("slot-embeddings", po::value<bool>()->default_value(defaults.slot_embeddings),
+       "feed each candidate's embedding and its products with the state, beside their dot "
+       "products")
+      ("state-embeddings", po::value<bool>()->default_value(defaults.state_embeddings),
+       "feed the user's and the history's embeddings to the state part, beside the candidates' "
+       "dot products with them")
+      ("lr", real_value(defaults.lr), "Adam learning rate")
+      ("target-update", po::value<int>()->default_value(defaults.target_update),
+       "updates between target-network copies")
+      ("epsilon-start", real_value(defaults.epsilon_start), "exploration rate at the start")
+      ("epsilon-end", real_value(defaults.epsilon_end), "exploration rate after the decay")
+      ("epsilon-decay", po::value<int64_t>()->default_value(defaults.epsilon_decay_steps),
+       "exploring user-steps of the linear decay");
+  // clang-format on
+  auto settings_from_flags = [](const po::variables_map& v) {
+    DqnSettings settings;
+    read_learner_options(v, settings);
+    settings.slot_embeddings = v["slot-embeddings"].as<bool>();
+    settings.state_embeddings = v["state-embeddings"].as<bool>();
+    settings.lr = v["lr"].as<double>();
+    settings.target_update = v["target-update"].as<int>();
+    settings.epsilon_start = v["epsilon-start"].as<double>();
+    settings.epsilon_end = v["epsilon-end"].as<double>();
+    settings.epsilon_decay_steps = v["epsilon-decay"].as<int64_t>();
+    check_dqn_settings(settings);
+    if (!settings.slot_embeddings && v.count("features") &&
+        parse_slot_features(v["features"].as<std::string>(), "--features").empty()) {
+      throw InputError("--features none leaves the DQN's slots without inputs: name features or "
+                       "add --slot-embeddings 1");
+    }
+    return nlohmann::json(settings);
+  };
+  auto make = [](const EnvData& data, const Spaces& spaces, const nlohmann::json& json,
+                 uint64_t seed) -> std::unique_ptr<Agent> {
+    DqnSettings settings = settings_as<DqnSettings>("dqn", json);
+    settings.seed = seed;
+    return std::make_unique<DqnAgent>(data, spaces, settings);
+  };
+  registry.add({"dqn", "Double DQN over the window's slots (trd run's student)", options,
+                settings_from_flags, make});
 }
 
 }  // namespace trd

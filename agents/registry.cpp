@@ -1,51 +1,67 @@
 #include "agents/registry.hpp"
 
-#include <stdexcept>
+#include <cstdio>
 
 #include "agents/baselines.hpp"
-#include "data/error.hpp"
 
 namespace trd {
 
-void check_agent_name(const std::string& name) {
-  for (const char* known : {"dqn", "ddpg", "teacher", "random"}) {
-    if (name == known) return;
-  }
-  throw InputError("--agent '" + name + "': unknown agent (expected " + kAgentNames + ")");
+po::typed_value<double>* real_value(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return po::value<double>()->default_value(value, text);
 }
 
-AgentSettings settings_from_json(const std::string& name, const nlohmann::json& settings) {
-  AgentSettings result;
-  try {
-    if (name == "dqn") {
-      result.dqn = settings.get<DqnSettings>();
-      result.seed = result.dqn.seed;
-    } else if (name == "ddpg") {
-      result.ddpg = settings.get<DdpgSettings>();
-      result.seed = result.ddpg.seed;
-    }
-  } catch (const nlohmann::json::exception& error) {
-    throw InputError("settings of agent '" + name + "': " + error.what());
+void AgentRegistry::add(AgentRegistration registration) {
+  if (find_nothrow(registration.name) != nullptr) {
+    throw InputError("agent '" + registration.name + "' is registered twice");
   }
-  return result;
+  registrations_.push_back(std::move(registration));
 }
 
-std::unique_ptr<Agent> make_agent(const std::string& name, const EnvData& data,
-                                  const Spaces& spaces, const AgentSettings& settings) {
-  if (name == "dqn") {
-    DqnSettings dqn = settings.dqn;
-    dqn.seed = settings.seed;
-    return std::make_unique<DqnAgent>(data, spaces, dqn);
+const AgentRegistration* AgentRegistry::find_nothrow(const std::string& name) const {
+  for (const AgentRegistration& registration : registrations_) {
+    if (registration.name == name) return &registration;
   }
-  if (name == "ddpg") {
-    DdpgSettings ddpg = settings.ddpg;
-    ddpg.seed = settings.seed;
-    return std::make_unique<DdpgAgent>(data, spaces, ddpg);
+  return nullptr;
+}
+
+const AgentRegistration& AgentRegistry::find(const std::string& name) const {
+  if (const AgentRegistration* registration = find_nothrow(name)) return *registration;
+  throw InputError("--agent '" + name + "': unknown agent (expected " + names_text() +
+                   "; a plugin's agents need --agent-library)");
+}
+
+std::string AgentRegistry::names_text() const {
+  std::string text;
+  for (std::size_t i = 0; i < registrations_.size(); ++i) {
+    if (i > 0) text += i + 1 == registrations_.size() ? " or " : ", ";
+    text += registrations_[i].name;
   }
-  if (name == "teacher") return std::make_unique<TeacherAgent>();
-  if (name == "random") return std::make_unique<RandomAgent>(settings.seed);
-  check_agent_name(name);
-  throw std::logic_error("make_agent: '" + name + "' is known but not built");
+  return text;
+}
+
+nlohmann::json AgentRegistry::default_settings(const std::string& name) const {
+  const AgentRegistration& registration = find(name);
+  po::variables_map values;
+  po::store(po::command_line_parser(std::vector<std::string>{})
+                .options(registration.options)
+                .run(),
+            values);
+  po::notify(values);
+  return registration.settings_from_flags(values);
+}
+
+std::unique_ptr<Agent> AgentRegistry::make(const std::string& name, const EnvData& data,
+                                           const Spaces& spaces, const nlohmann::json& settings,
+                                           uint64_t seed) const {
+  return find(name).make(data, spaces, settings, seed);
+}
+
+void register_builtin_agents(AgentRegistry& registry) {
+  register_dqn(registry);
+  register_ddpg(registry);
+  register_baselines(registry);
 }
 
 }  // namespace trd

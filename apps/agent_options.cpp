@@ -5,22 +5,12 @@
 #include <fstream>
 #include <iostream>
 
+#include "agents/plugin.hpp"
 #include "data/error.hpp"
 #include "data/loaders.hpp"
 #include "torch_support/thread_scope.hpp"
 
 namespace trd::cli {
-namespace {
-
-// A double flag whose --help shows its default as written (0.05, not
-// 0.050000000000000003).
-po::typed_value<double>* real(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", value);
-  return po::value<double>()->default_value(value, text);
-}
-
-}  // namespace
 
 po::options_description env_options() {
   po::options_description options("Environment options");
@@ -48,59 +38,104 @@ po::options_description env_options() {
   return options;
 }
 
-po::options_description agent_options() {
+AgentRegistry& agent_registry() {
+  static AgentRegistry registry = [] {
+    AgentRegistry builtin;
+    register_builtin_agents(builtin);
+    return builtin;
+  }();
+  return registry;
+}
+
+po::options_description agent_choice_options() {
   po::options_description options("Agent options");
-  const DqnSettings dqn;
-  const DdpgSettings ddpg;
   // clang-format off
   options.add_options()
-      ("agent", po::value<std::string>()->default_value("dqn"), kAgentNames)
-      ("hidden", po::value<int>()->default_value(dqn.hidden), "width of the hidden layers")
-      ("dim", po::value<int>()->default_value(dqn.dim),
-       "embedding width when the teacher exports no embeddings")
-      ("train-embeddings", po::value<bool>()->default_value(dqn.train_embeddings),
-       "fine-tune the embedding tables (initialised from the teacher's); off by default because "
-       "on ML-100K fine-tuning let the student memorise the rl split's users")
-      ("slot-embeddings", po::value<bool>()->default_value(dqn.slot_embeddings),
-       "dqn: feed each candidate's embedding and its products with the state, beside their "
-       "dot products")
-      ("state-embeddings", po::value<bool>()->default_value(dqn.state_embeddings),
-       "dqn: feed the user's and the history's embeddings to the state part, beside the "
-       "candidates' dot products with them")
-      ("gamma", real(dqn.gamma), "discount")
-      ("lr", real(dqn.lr), "dqn: Adam learning rate")
-      ("grad-clip", real(dqn.grad_clip), "max gradient norm")
-      ("batch-size", po::value<int>()->default_value(dqn.batch_size), "transitions per update")
-      ("replay", po::value<int64_t>()->default_value(dqn.replay_capacity),
-       "replay buffer capacity (transitions)")
-      ("learning-starts", po::value<int64_t>()->default_value(dqn.learning_starts),
-       "transitions observed before the first update")
-      ("target-update", po::value<int>()->default_value(dqn.target_update),
-       "dqn: updates between target-network copies")
-      ("epsilon-start", real(dqn.epsilon_start),
-       "dqn: exploration rate at the start")
-      ("epsilon-end", real(dqn.epsilon_end),
-       "dqn: exploration rate after the decay")
-      ("epsilon-decay", po::value<int64_t>()->default_value(dqn.epsilon_decay_steps),
-       "dqn: exploring user-steps of the linear decay")
-      ("state", po::value<std::string>()->default_value(ddpg.state),
-       "ddpg: state representation, concat (user and history embeddings, as TRD) or drr-ave "
-       "([user, user * mean(history), mean(history)])")
-      ("noise", po::value<std::string>()->default_value(ddpg.noise), "ddpg: gaussian or ou")
-      ("noise-start", real(ddpg.noise_start),
-       "ddpg: exploration noise at the start, relative to the actor vector's length")
-      ("noise-end", real(ddpg.noise_end),
-       "ddpg: exploration noise after the decay")
-      ("noise-decay", po::value<int64_t>()->default_value(ddpg.noise_decay_steps),
-       "ddpg: exploring user-steps of the linear decay")
-      ("teacher-weight", real(ddpg.teacher_weight),
-       "ddpg: weight of the teacher's standardised score in slot scores (0: actor alone)")
-      ("actor-lr", real(ddpg.actor_lr), "ddpg: actor learning rate")
-      ("critic-lr", real(ddpg.critic_lr),
-       "ddpg: critic learning rate")
-      ("tau", real(ddpg.tau), "ddpg: soft target update rate");
+      ("agent", po::value<std::string>()->default_value("dqn"),
+       ("the student: " + agent_registry().names_text() +
+        " (built in), or one an --agent-library registers; its own flags follow").c_str())
+      ("agent-library", po::value<std::vector<std::string>>()->composing()->value_name("PATH.so"),
+       "load agents from a plugin (agents/plugin.hpp; repeatable)");
   // clang-format on
   return options;
+}
+
+namespace {
+
+// Reads a few flags ahead of the full parse; exact names only, so that --agent
+// is not taken for an abbreviation of --agent-library.
+po::command_line_parser peek_parser(const std::vector<std::string>& args,
+                                    const po::options_description& peek) {
+  po::command_line_parser parser(args);
+  parser.options(peek).allow_unregistered().style(po::command_line_style::default_style &
+                                                  ~po::command_line_style::allow_guessing);
+  return parser;
+}
+
+}  // namespace
+
+void load_agent_libraries(const std::vector<std::string>& args) {
+  po::options_description peek;
+  peek.add_options()("agent-library", po::value<std::vector<std::string>>()->composing())(
+      "config", po::value<std::string>());
+  po::variables_map values;
+  po::store(peek_parser(args, peek).run(), values);
+  if (values.count("config")) {
+    std::ifstream config(values["config"].as<std::string>());
+    if (config) po::store(po::parse_config_file(config, peek, /*allow_unregistered=*/true), values);
+  }
+  if (values.count("agent-library") == 0) return;
+  for (const std::string& path : values["agent-library"].as<std::vector<std::string>>()) {
+    load_agent_library(path, agent_registry());
+  }
+}
+
+namespace {
+
+// --agent from the command line, else from the --config file, else dqn.
+std::string chosen_agent(const std::vector<std::string>& args) {
+  po::options_description peek;
+  peek.add_options()("agent", po::value<std::string>())("config", po::value<std::string>());
+  po::variables_map values;
+  po::store(peek_parser(args, peek).run(), values);
+  if (values.count("agent") == 0 && values.count("config")) {
+    std::ifstream config(values["config"].as<std::string>());
+    if (config) po::store(po::parse_config_file(config, peek, /*allow_unregistered=*/true), values);
+  }
+  return values.count("agent") ? values["agent"].as<std::string>() : "dqn";
+}
+
+}  // namespace
+
+std::optional<po::variables_map> parse_with_agent(const std::string& command,
+                                                  const std::string& usage,
+                                                  const po::options_description& options,
+                                                  const std::vector<std::string>& args) {
+  load_agent_libraries(args);
+  const AgentRegistry& registry = agent_registry();
+  const std::string agent = chosen_agent(args);
+  po::options_description with_agent;
+  with_agent.add(options);
+  po::options_description help;
+  help.add(options);
+  for (const AgentRegistration& registration : registry.registrations()) {
+    if (registration.name == agent) with_agent.add(registration.options);
+    if (!registration.options.options().empty()) help.add(registration.options);
+  }
+  try {
+    return parse(command, usage, with_agent, args, {}, &help);
+  } catch (const po::unknown_option& unknown) {
+    // A flag of another agent: say whose, rather than that it is unknown.
+    const std::string flag = unknown.get_option_name();
+    const std::string name = flag.substr(flag.find_first_not_of('-'));
+    for (const AgentRegistration& registration : registry.registrations()) {
+      if (registration.options.find_nothrow(name, false) != nullptr) {
+        throw InputError(flag + " is a flag of agent " + registration.name + ", not of --agent " +
+                         agent);
+      }
+    }
+    throw;
+  }
 }
 
 po::options_description training_options() {
@@ -136,51 +171,12 @@ EnvSettings env_settings(const po::variables_map& v) {
   return settings;
 }
 
-AgentSettings agent_settings(const po::variables_map& v) {
-  AgentSettings settings;
-  DqnSettings& dqn = settings.dqn;
-  dqn.hidden = v["hidden"].as<int>();
-  dqn.dim = v["dim"].as<int>();
-  dqn.train_embeddings = v["train-embeddings"].as<bool>();
-  dqn.slot_embeddings = v["slot-embeddings"].as<bool>();
-  dqn.state_embeddings = v["state-embeddings"].as<bool>();
-  dqn.gamma = v["gamma"].as<double>();
-  dqn.lr = v["lr"].as<double>();
-  dqn.grad_clip = v["grad-clip"].as<double>();
-  dqn.batch_size = v["batch-size"].as<int>();
-  dqn.replay_capacity = v["replay"].as<int64_t>();
-  dqn.learning_starts = v["learning-starts"].as<int64_t>();
-  dqn.target_update = v["target-update"].as<int>();
-  dqn.epsilon_start = v["epsilon-start"].as<double>();
-  dqn.epsilon_end = v["epsilon-end"].as<double>();
-  dqn.epsilon_decay_steps = v["epsilon-decay"].as<int64_t>();
-  check_dqn_settings(dqn);
-  DdpgSettings& ddpg = settings.ddpg;
-  ddpg.hidden = dqn.hidden;
-  ddpg.dim = dqn.dim;
-  ddpg.train_embeddings = dqn.train_embeddings;
-  ddpg.gamma = dqn.gamma;
-  ddpg.grad_clip = dqn.grad_clip;
-  ddpg.batch_size = dqn.batch_size;
-  ddpg.replay_capacity = dqn.replay_capacity;
-  ddpg.learning_starts = dqn.learning_starts;
-  ddpg.state = v["state"].as<std::string>();
-  ddpg.noise = v["noise"].as<std::string>();
-  ddpg.noise_start = v["noise-start"].as<double>();
-  ddpg.noise_end = v["noise-end"].as<double>();
-  ddpg.noise_decay_steps = v["noise-decay"].as<int64_t>();
-  ddpg.teacher_weight = v["teacher-weight"].as<double>();
-  ddpg.actor_lr = v["actor-lr"].as<double>();
-  ddpg.critic_lr = v["critic-lr"].as<double>();
-  ddpg.tau = v["tau"].as<double>();
-  check_ddpg_settings(ddpg);
-  if (v["agent"].as<std::string>() == "dqn" && !dqn.slot_embeddings &&
-      parse_slot_features(v["features"].as<std::string>(), "--features").empty()) {
-    throw InputError("--features none leaves the DQN's slots without inputs: name features or "
-                     "add --slot-embeddings 1");
-  }
-  settings.seed = v["seed"].as<uint64_t>();
-  return settings;
+AgentConfig agent_config(const po::variables_map& v) {
+  AgentConfig config;
+  config.name = v["agent"].as<std::string>();
+  config.settings = agent_registry().find(config.name).settings_from_flags(v);
+  config.seed = v["seed"].as<uint64_t>();
+  return config;
 }
 
 TrainSettings train_settings(const po::variables_map& v) {
@@ -230,39 +226,6 @@ void check_split_not_empty(const Dataset& dataset, const std::string& dataset_pa
   }
 }
 
-void check_candidates(const Knowledge& knowledge, const std::string& knowledge_path,
-                      int n_candidates, uint64_t candidate_seed) {
-  const KnowledgeProtocol& protocol = knowledge.protocol;
-  if (protocol.candidates == 0) {
-    if (protocol.recorded && n_candidates > 0) {
-      throw InputError(knowledge_path + ": attribute candidates = 0 (a full ranking, cut at " +
-                       std::to_string(knowledge.list_length()) + " items), expected " +
-                       std::to_string(n_candidates) + ": rank within those sets with trd teacher "
-                       "--candidates " + std::to_string(n_candidates));
-    }
-    return;
-  }
-  const std::string ranked = "its lists were ranked within " +
-                             std::to_string(protocol.candidates) +
-                             " candidates drawn with seed " +
-                             std::to_string(protocol.candidate_seed);
-  if (n_candidates == 0) {
-    throw InputError(knowledge_path + ": attribute candidates = " +
-                     std::to_string(protocol.candidates) + ", expected 0 for a full ranking (" +
-                     ranked + "; score it with --candidates " +
-                     std::to_string(protocol.candidates) + " --candidate-seed " +
-                     std::to_string(protocol.candidate_seed) + ")");
-  }
-  if (n_candidates != protocol.candidates ||
-      candidate_seed != static_cast<uint64_t>(protocol.candidate_seed)) {
-    throw InputError(knowledge_path + ": attributes candidates = " +
-                     std::to_string(protocol.candidates) + ", candidate_seed = " +
-                     std::to_string(protocol.candidate_seed) + ", expected " +
-                     std::to_string(n_candidates) + " and " + std::to_string(candidate_seed) +
-                     " (" + ranked + ", not within the sets asked for here)");
-  }
-}
-
 void check_warm_start_from(const Knowledge& knowledge, const std::string& knowledge_path,
                            const std::string& earlier_crc32, const std::string& earlier_path) {
   const std::string& recorded = knowledge.protocol.warm_start_crc32;
@@ -281,22 +244,6 @@ std::string protocol_text(const Knowledge& knowledge, const std::string& knowled
     text += " (" + knowledge_path + " records no protocol attributes: taken as a full ranking)";
   }
   return text;
-}
-
-void check_knowledge_matches(const Knowledge& knowledge, const std::string& knowledge_path,
-                             const Dataset& dataset, const std::string& dataset_path) {
-  if (knowledge.n_users != dataset.n_users() || knowledge.n_items != dataset.n_items()) {
-    throw InputError(knowledge_path + ": has " + std::to_string(knowledge.n_users) + " users and " +
-                     std::to_string(knowledge.n_items) + " items, but " + dataset_path + " has " +
-                     std::to_string(dataset.n_users()) + " and " +
-                     std::to_string(dataset.n_items()) + " (knowledge for another dataset?)");
-  }
-  const std::string fingerprint = dataset_fingerprint(dataset);
-  if (!knowledge.dataset_fingerprint.empty() && knowledge.dataset_fingerprint != fingerprint) {
-    throw InputError(knowledge_path + ": was made from a dataset with fingerprint " +
-                     knowledge.dataset_fingerprint + ", not " + dataset_path + " (" + fingerprint +
-                     ")");
-  }
 }
 
 }  // namespace trd::cli

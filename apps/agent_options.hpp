@@ -10,6 +10,7 @@
 #include "apps/cli.hpp"
 #include "data/dataset.hpp"
 #include "data/knowledge.hpp"
+#include "data/protocol.hpp"
 #include "env/rec_env.hpp"
 
 namespace trd::cli {
@@ -18,18 +19,38 @@ namespace trd::cli {
 /// on ML-100K valid (README, "What the student reads").
 inline constexpr int kStudentWindow = 50;
 
+/// The built-in agents and those of every --agent-library loaded so far.
+AgentRegistry& agent_registry();
+
+/// The agent a command trains or reads, after its libraries are loaded.
+struct AgentConfig {
+  std::string name;
+  nlohmann::json settings;  ///< as the registration's settings_from_flags() gives them
+  uint64_t seed = 0;
+};
+
 po::options_description env_options();
-po::options_description agent_options();
+/// --agent and --agent-library; each agent's own flags come from the registry.
+po::options_description agent_choice_options();
 /// Without --seed: each command adds its own (trd run shares one seed).
 po::options_description training_options();
 
-EnvSettings env_settings(const po::variables_map& values);
-AgentSettings agent_settings(const po::variables_map& values);
-TrainSettings train_settings(const po::variables_map& values);
+/// Loads every --agent-library that `args` (or the --config file they name)
+/// gives, so the registry knows their agents before the flags are parsed.
+void load_agent_libraries(const std::vector<std::string>& args);
 
-/// InputError unless `knowledge` was made from `dataset` (sizes and fingerprint).
-void check_knowledge_matches(const Knowledge& knowledge, const std::string& knowledge_path,
-                             const Dataset& dataset, const std::string& dataset_path);
+/// parse() for a command that takes agent_choice_options(): loads the
+/// libraries, parses the chosen agent's flags with `options` and lists every
+/// agent's flags in --help. A flag of another agent than the chosen one is
+/// an InputError that names its agent.
+std::optional<po::variables_map> parse_with_agent(const std::string& command,
+                                                  const std::string& usage,
+                                                  const po::options_description& options,
+                                                  const std::vector<std::string>& args);
+
+EnvSettings env_settings(const po::variables_map& values);
+AgentConfig agent_config(const po::variables_map& values);
+TrainSettings train_settings(const po::variables_map& values);
 
 /// InputError naming `source` (the list-length flag or the knowledge file)
 /// when the window or the episode is longer than the teacher's lists of
@@ -46,15 +67,6 @@ void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, 
 /// what that split was needed for.
 void check_split_not_empty(const Dataset& dataset, const std::string& dataset_path, Split split,
                            const std::string& why);
-
-/// InputError unless the scoring uses the candidate sets the file's lists
-/// were ranked within: a file ranked within N candidates drawn with seed S
-/// must be scored with --candidates N and candidate seed S (never as a full
-/// ranking), and a full-ranking file only as one (its cut lists would miss
-/// candidates). A file without protocol attributes is taken as a full ranking
-/// that may be restricted to candidates, as before such files recorded it.
-void check_candidates(const Knowledge& knowledge, const std::string& knowledge_path,
-                      int n_candidates, uint64_t candidate_seed);
 
 /// InputError when `knowledge` records a warm start from another file than
 /// the one at `earlier_crc32` (the earlier stage the student's tables come

@@ -38,7 +38,8 @@ void reject_negative_unsigned(const po::parsed_options& parsed, const po::option
 std::optional<po::variables_map> parse(const std::string& command, const std::string& usage,
                                        const po::options_description& specific,
                                        const std::vector<std::string>& args,
-                                       const po::positional_options_description& positional) {
+                                       const po::positional_options_description& positional,
+                                       const po::options_description* help_options) {
   po::options_description common("Common options");
   // clang-format off
   common.add_options()
@@ -57,7 +58,9 @@ std::optional<po::variables_map> parse(const std::string& command, const std::st
   reject_negative_unsigned(parsed, all, "");
   po::store(parsed, values);
   if (values.count("help")) {
-    std::cout << "Usage: trd " << command << " " << usage << "\n\n" << all << "\n";
+    po::options_description shown;
+    shown.add(help_options != nullptr ? *help_options : specific).add(common);
+    std::cout << "Usage: trd " << command << " " << usage << "\n\n" << shown << "\n";
     return std::nullopt;
   }
   if (values.count("config")) {

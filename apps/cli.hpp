@@ -26,12 +26,14 @@ struct Command {
 };
 
 /// Options every subcommand takes (--help, --config, --json) plus `specific`.
-/// Returns nullopt after printing help. Values given on the command line win
-/// over those in the --config INI file. Throws po::error on bad flags.
+/// Returns nullopt after printing help (`help_options` in place of
+/// `specific` when given). Values given on the command line win over those in
+/// the --config INI file. Throws po::error on bad flags.
 std::optional<po::variables_map> parse(const std::string& command, const std::string& usage,
                                        const po::options_description& specific,
                                        const std::vector<std::string>& args,
-                                       const po::positional_options_description& positional = {});
+                                       const po::positional_options_description& positional = {},
+                                       const po::options_description* help_options = nullptr);
 
 /// Runs `body`, turning errors into the exit-code contract: InputError and bad
 /// flags -> one line on stderr and exit 2; anything else -> exit 1.

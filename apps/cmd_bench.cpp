@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "agents/dqn.hpp"
 #include "agents/registry.hpp"
 #include "apps/agent_options.hpp"
 #include "apps/cli.hpp"
@@ -332,16 +333,16 @@ int bench_agent(const po::variables_map& values) {
   const EnvData data = make_env_data(dataset, knowledge, kRl);
   EnvSettings env_settings;
   env_settings.n_actions = kStudentWindow;
-  AgentSettings agent_settings;
+  const DqnSettings dqn_defaults;
   report["dataset"] = dataset.provenance.name;
   report["settings"] = {{"n_actions", env_settings.n_actions},
                         {"features", slot_features_text(env_settings.features)},
-                        {"hidden", agent_settings.dqn.hidden},
-                        {"batch_size", agent_settings.dqn.batch_size}};
+                        {"hidden", dqn_defaults.hidden},
+                        {"batch_size", dqn_defaults.batch_size}};
   std::cout << "trd bench agent: " << dataset.provenance.name << ", BPRMF rl-stage lists, "
             << "trd run's default student (window " << env_settings.n_actions
             << ", slot features " << slot_features_text(env_settings.features) << "; batch "
-            << agent_settings.dqn.batch_size << ", hidden " << agent_settings.dqn.hidden
+            << dqn_defaults.batch_size << ", hidden " << dqn_defaults.hidden
             << "), B = 64 users, median of " << repeat << " runs on " << machine_description()
             << "\n";
   for (const char* name : {"dqn", "ddpg"}) {
@@ -349,7 +350,8 @@ int bench_agent(const po::variables_map& values) {
       const ThreadScope scope(threads);
       VecSettings vec;
       VecRecEnv env(data, env_settings, vec);
-      std::unique_ptr<Agent> agent = make_agent(name, data, env.spaces(), agent_settings);
+      std::unique_ptr<Agent> agent = agent_registry().make(
+          name, data, env.spaces(), agent_registry().default_settings(name), /*seed=*/0);
       warm_up(*agent, env);
       const double update_seconds = median_seconds(repeat, [&] {
         for (int u = 0; u < kUpdates; ++u) agent->update();

@@ -61,6 +61,9 @@ int run_eval(const std::vector<std::string>& args) {
       ("agent", po::value<std::string>()->default_value(""),
        "a trd train folder: report its student against the knowledge's teacher and MostPop, and "
        "write eval.md, eval.csv and the student's lists (recommendations.csv, .h5)")
+      ("agent-library", po::value<std::vector<std::string>>()->composing()->value_name("PATH.so"),
+       "with --agent: the plugin that registers the folder's agent, when it is not built in "
+       "(repeatable)")
       ("out", po::value<std::string>()->default_value(""),
        "with --agent: folder for those files (default: the agent's folder)")
       ("eval-feedback", po::value<std::string>()->default_value("none"),
@@ -69,6 +72,7 @@ int run_eval(const std::vector<std::string>& args) {
        "held-out labels)")
       ("threads", po::value<int>()->default_value(1), "with --agent: LibTorch threads");
   // clang-format on
+  load_agent_libraries(args);
   const auto values =
       parse("eval", "--dataset FILE --knowledge FILE [--agent DIR] [options]", options, args);
   if (!values) return kExitOk;

@@ -47,6 +47,8 @@ int run_recommend(const std::vector<std::string>& args) {
   // clang-format off
   options.add_options()
       ("agent", po::value<std::string>()->required(), "a trd train folder (agent.pt, agent.json)")
+      ("agent-library", po::value<std::vector<std::string>>()->composing()->value_name("PATH.so"),
+       "the plugin that registers the folder's agent, when it is not built in (repeatable)")
       ("knowledge", po::value<std::string>()->required(),
        "the teacher's knowledge whose lists the student re-ranks (any stage: the history is "
        "everything before that stage's split)")
@@ -61,6 +63,7 @@ int run_recommend(const std::vector<std::string>& args) {
       ("out", po::value<std::string>()->required(), "file to write (atomically)")
       ("threads", po::value<int>()->default_value(1), "LibTorch threads");
   // clang-format on
+  load_agent_libraries(args);
   const auto values =
       parse("recommend", "--agent DIR --knowledge FILE --out FILE [options]", options, args);
   if (!values) return kExitOk;

@@ -1,7 +1,13 @@
 // `trd run`: the whole pipeline (data -> teacher for each stage -> train ->
 // eval) into one run folder, by calling the other commands in process.
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -131,11 +137,62 @@ void check_settings_of_every_stage(const po::variables_map& v) {
                        std::to_string(list_length) + ": the report cuts lists of that length");
     }
   }
-  check_agent_name(v["agent"].as<std::string>());
-  agent_settings(v);
+  agent_config(v);
   train_settings(v);
   check_thread_count(v["threads"].as<int>(), "--threads");
   check_window_fits(env_settings(v), list_length, "--list-length");
+}
+
+// Exit status of `python args...` with its stdout sent to stderr (stdout
+// stays the report), or to /dev/null when `quiet`; -1 when it cannot run.
+int run_python(const std::vector<std::string>& args, bool quiet) {
+  const std::string python = TRD_PYTHON_EXECUTABLE;
+  std::vector<std::string> command = {python};
+  command.insert(command.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : command) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (quiet) {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+  }
+  pid_t child = 0;
+  const int spawned =
+      ::posix_spawn(&child, python.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  if (spawned != 0 || ::waitpid(child, &status, 0) < 0 || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+// The run's pictures, by `python3 -m trd.plot` (python/trd/plot.py), when
+// the package and matplotlib are importable; a run never fails for want of
+// them.
+void draw_pictures(const std::string& out) {
+  const std::filesystem::path build_tree = TRD_PYTHON_BUILD_DIR;
+  std::error_code error;
+  if (std::filesystem::is_regular_file(build_tree / "trd" / "plot.py", error)) {
+    const char* current = std::getenv("PYTHONPATH");
+    const std::string path =
+        build_tree.string() + (current && *current ? std::string(":") + current : "");
+    ::setenv("PYTHONPATH", path.c_str(), 1);
+  }
+  if (run_python({"-c", "import matplotlib, trd.plot"}, /*quiet=*/true) != 0) {
+    std::cerr << "trd run: no pictures: " << TRD_PYTHON_EXECUTABLE
+              << " cannot import trd.plot and matplotlib (python3-matplotlib)\n";
+    return;
+  }
+  const int status = run_python({"-m", "trd.plot", out}, /*quiet=*/false);
+  if (status != 0) {
+    std::cerr << "trd run: no pictures: trd.plot failed (exit " << status << ")\n";
+    return;
+  }
+  std::cerr << "trd run: pictures in " << out << "/learning_curve.png and " << out
+            << "/test_comparison.png\n";
 }
 
 // data -> teacher for each stage -> train -> report, into the run folder --out.
@@ -196,6 +253,7 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
   nlohmann::json figures = report_student(report);
   figures["command"] = "run";
   figures["out"] = out;
+  draw_pictures(out);
   figures["seconds"] = now_seconds() - start;
   std::cerr << "trd run: done in " << figures["seconds"].get<double>() << " s; report in " << out
             << "/eval.md\n";
@@ -235,10 +293,10 @@ int run_run(const std::vector<std::string>& args) {
       .add(teacher)
       .add(teacher_settings_flags)
       .add(env_options())
-      .add(agent_options())
+      .add(agent_choice_options())
       .add(training_options());
   const auto values =
-      parse("run", "[--dataset NAME] [--input PATH] [--out DIR] [options]", all, args);
+      parse_with_agent("run", "[--dataset NAME] [--input PATH] [--out DIR] [options]", all, args);
   if (!values) return kExitOk;
   const auto& v = *values;
   const std::string out = v["out"].as<std::string>();

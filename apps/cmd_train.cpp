@@ -30,9 +30,8 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                           const std::string& train_knowledge_path,
                           const std::string& valid_knowledge_path, const std::string& out_dir) {
   const EnvSettings env = env_settings(v);
-  const AgentSettings agent_config = agent_settings(v);
+  const AgentConfig agent = agent_config(v);
   const TrainSettings training = train_settings(v);
-  const std::string agent_name = v["agent"].as<std::string>();
   const int threads = v["threads"].as<int>();
   check_thread_count(threads, "--threads");
   check_output_folder(out_dir, "--out", {"agent.pt", "agent.json", "train.csv"},
@@ -72,8 +71,8 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                           valid_candidates ? &*valid_candidates : nullptr};
 
   const ThreadScope scope(threads);
-  std::unique_ptr<Agent> agent =
-      make_agent(agent_name, train_data, RecEnv(train_data, env).spaces(), agent_config);
+  std::unique_ptr<Agent> student = agent_registry().make(
+      agent.name, train_data, RecEnv(train_data, env).spaces(), agent.settings, agent.seed);
   std::filesystem::create_directories(out_dir);
   const FolderLock lock(out_dir);
   const std::string checkpoint = out_dir + "/agent.pt";
@@ -83,7 +82,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   log << "epoch,mean_return,loss,exploration,valid_ndcg@" << training.selection_k
       << ",valid_precision@1,seconds,best\n";
   const TrainResult result =
-      train_agent(*agent, train_data, env, valid, training, checkpoint, [&](const EpochRecord& r) {
+      train_agent(*student, train_data, env, valid, training, checkpoint, [&](const EpochRecord& r) {
         log << r.epoch << "," << r.mean_return << "," << r.loss << "," << r.exploration << ","
             << r.valid_ndcg << "," << r.valid_precision1 << "," << r.seconds << "," << r.best
             << std::endl;
@@ -110,8 +109,8 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   nlohmann::json sidecar = {
       {"format", "trd-agent"},
       {"version", 1},
-      {"agent", agent->name()},
-      {"settings", agent->settings()},
+      {"agent", student->name()},
+      {"settings", student->settings()},
       {"env",
        {{"n_actions", env.n_actions},
         {"history_length", env.history_length},
@@ -153,9 +152,9 @@ int run_train(const std::vector<std::string>& args) {
        "run folder: agent.pt, agent.json and train.csv are written there")
       ("seed", po::value<uint64_t>()->default_value(0), "seed of the agent and the user draws");
   // clang-format on
-  options.add(env_options()).add(agent_options()).add(training_options());
+  options.add(env_options()).add(agent_choice_options()).add(training_options());
   const auto values =
-      parse("train", "--dataset FILE --knowledge FILE --valid-knowledge FILE --out DIR [options]",
+      parse_with_agent("train", "--dataset FILE --knowledge FILE --valid-knowledge FILE --out DIR [options]",
             options, args);
   if (!values) return kExitOk;
   const auto& v = *values;

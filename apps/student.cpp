@@ -143,9 +143,16 @@ LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
     throw InputError(sidecar_path + ": malformed agent sidecar: " + error.what());
   }
   const std::string name = sidecar["agent"];
+  if (agent_registry().find_nothrow(name) == nullptr) {
+    throw InputError(sidecar_path + ": agent '" + name + "' is not registered (built in: " +
+                     agent_registry().names_text() + "); load its plugin with --agent-library");
+  }
   const RecEnv env(data, student.env);
-  student.agent =
-      make_agent(name, data, env.spaces(), settings_from_json(name, sidecar["settings"]));
+  // A student is its checkpoint; the seed only draws what it has not learned
+  // (a baseline's picks), as its settings recorded it.
+  const nlohmann::json& settings = sidecar["settings"];
+  const uint64_t seed = settings.is_object() ? settings.value("seed", uint64_t{0}) : 0;
+  student.agent = agent_registry().make(name, data, env.spaces(), settings, seed);
   student.agent->load(verified_checkpoint(sidecar_path, sidecar));
   return student;
 }

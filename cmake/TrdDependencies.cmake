@@ -29,13 +29,24 @@ trd_require(Torch_FOUND "LibTorch" libtorch-dev)
 
 find_package(Threads REQUIRED)
 
+# The Python package and the interop tests need the Debian interpreter that
+# python3-numpy, python3-h5py and pybind11-dev serve, not whatever python3
+# comes first on PATH.
+find_program(TRD_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
+find_program(TRD_PYTHON python3)
+option(TRD_BUILD_PYTHON "build the Python package (python/) when pybind11 is found" ON)
+if(TRD_BUILD_PYTHON)
+  set(Python_EXECUTABLE "${TRD_PYTHON}" CACHE FILEPATH "the interpreter the package is built for")
+  set(PYBIND11_FINDPYTHON ON)
+  find_package(pybind11 2.6 CONFIG QUIET)
+  if(NOT pybind11_FOUND)
+    message(STATUS "trd: pybind11 not found (Debian package pybind11-dev): no Python package")
+  endif()
+endif()
+
 if(BUILD_TESTING)
   find_package(Catch2 2 QUIET)
   trd_require(Catch2_FOUND "Catch2 v2" catch2)
-  # The interop tests need the Debian interpreter that python3-h5py serves,
-  # not whatever python3 comes first on PATH.
-  find_program(TRD_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
-  find_program(TRD_PYTHON python3)
   execute_process(COMMAND "${TRD_PYTHON}" -c "import h5py, numpy"
                   RESULT_VARIABLE h5py_missing OUTPUT_QUIET ERROR_QUIET)
   if(h5py_missing EQUAL 0)

@@ -20,8 +20,7 @@ H5::Group open_group(const H5::Group& parent, const std::string& name, const std
   return parent.openGroup(name);
 }
 
-InteractionTable read_split(const H5::Group& splits, int split, const std::string& path,
-                            int32_t n_users, int32_t n_items) {
+InteractionTable read_split(const H5::Group& splits, int split, const std::string& path) {
   const std::string where = std::string("/splits/") + kSplitNames[split];
   H5::Group group = open_group(splits, kSplitNames[split], path, where);
   InteractionTable table;
@@ -29,6 +28,12 @@ InteractionTable read_split(const H5::Group& splits, int split, const std::strin
   table.item = hdf5::read_array<int32_t>(group, "item", 1, path);
   table.rating = hdf5::read_array<float>(group, "rating", 1, path);
   table.timestamp = hdf5::read_array<int64_t>(group, "timestamp", 1, path);
+  return table;
+}
+
+void check_split(const InteractionTable& table, int split, const std::string& path,
+                 int32_t n_users, int32_t n_items) {
+  const std::string where = std::string("/splits/") + kSplitNames[split];
   const std::size_t n = table.user.size();
   if (table.item.size() != n || table.rating.size() != n || table.timestamp.size() != n) {
     throw InputError(path + ": " + where + " has columns of different lengths (user " +
@@ -52,7 +57,6 @@ InteractionTable read_split(const H5::Group& splits, int split, const std::strin
       throw InputError(path + ": " + where + "/rating[" + std::to_string(row) + "] is not finite");
     }
   }
-  return table;
 }
 
 // Raw ids name users and items in every file trd writes: two rows with one
@@ -100,6 +104,15 @@ void check_time_order(const Dataset& dataset, const std::string& path) {
 }
 
 }  // namespace
+
+void check_dataset(const Dataset& dataset, const std::string& source) {
+  for (int s = 0; s < kNumSplits; ++s) {
+    check_split(dataset.splits[s], s, source, dataset.n_users(), dataset.n_items());
+  }
+  check_unique_raw_ids(dataset.users, source, "/users/raw_id");
+  check_unique_raw_ids(dataset.items, source, "/items/raw_id");
+  check_time_order(dataset, source);
+}
 
 std::size_t Dataset::n_interactions() const {
   std::size_t n = 0;
@@ -249,12 +262,8 @@ Dataset read_dataset(const std::string& path) {
                        std::to_string(dataset.n_items()));
     }
     H5::Group splits = open_group(file, "splits", path, "/splits");
-    for (int s = 0; s < kNumSplits; ++s) {
-      dataset.splits[s] = read_split(splits, s, path, dataset.n_users(), dataset.n_items());
-    }
-    check_unique_raw_ids(dataset.users, path, "/users/raw_id");
-    check_unique_raw_ids(dataset.items, path, "/items/raw_id");
-    check_time_order(dataset, path);
+    for (int s = 0; s < kNumSplits; ++s) dataset.splits[s] = read_split(splits, s, path);
+    check_dataset(dataset, path);
     return dataset;
   } catch (const H5::Exception& error) {
     throw InputError(path + ": unreadable HDF5 content (corrupted?): " + error.getDetailMsg());

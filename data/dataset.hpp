@@ -63,6 +63,11 @@ void write_dataset(const Dataset& dataset, const std::string& path);
 /// InputError if the file is missing, not HDF5, or has no such attribute.
 std::string read_file_format(const std::string& path);
 
+/// What read_dataset checks of the content: column lengths, ids in range,
+/// finite ratings, unique raw ids, rows in time order; InputError naming
+/// `source` (a path, or what built the dataset) and the problem.
+void check_dataset(const Dataset& dataset, const std::string& source);
+
 /// Reads and validates a dataset file: format, version, shapes, id ranges.
 /// Throws InputError naming the file and what was wrong.
 Dataset read_dataset(const std::string& path);

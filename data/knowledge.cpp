@@ -164,20 +164,44 @@ void read_state_group(const H5::Group& group, const std::string& prefix, const s
 
 }  // namespace
 
+void check_knowledge(const Knowledge& k, const std::string& source) {
+  if (k.n_users < 1 || k.n_items < 1) {
+    throw InputError(source + ": n_users = " + std::to_string(k.n_users) + ", n_items = " +
+                     std::to_string(k.n_items) + " (expected both >= 1)");
+  }
+  const int64_t dim = k.item_embeddings.cols();
+  if (k.has_embeddings() || k.user_embeddings.size() > 0) {
+    require_shape(source, "/user_embeddings", k.user_embeddings.rows(), k.user_embeddings.cols(),
+                  k.n_users, dim, "n_users x dim");
+    require_shape(source, "/item_embeddings", k.item_embeddings.rows(), k.item_embeddings.cols(),
+                  k.n_items, dim, "n_items x dim");
+    require_finite(source, "/user_embeddings", k.user_embeddings);
+    require_finite(source, "/item_embeddings", k.item_embeddings);
+  }
+  if (k.ranking_items.cols() < 1) {
+    throw InputError(source + ": /ranking/items has no columns (expected lists of length L >= 1)");
+  }
+  require_shape(source, "/ranking/items", k.ranking_items.rows(), k.ranking_items.cols(),
+                k.n_users, k.ranking_items.cols(), "n_users x L");
+  require_shape(source, "/ranking/scores", k.ranking_scores.rows(), k.ranking_scores.cols(),
+                k.n_users, k.ranking_items.cols(), "same as /ranking/items");
+  validate_ranking(source, k.ranking_items, k.ranking_scores, k.n_items);
+  if (k.has_neighbours() || k.neighbour_weights.size() > 0) {
+    require_shape(source, "/item_neighbours/items", k.neighbour_items.rows(),
+                  k.neighbour_items.cols(), k.n_items, k.neighbour_items.cols(), "n_items x k");
+    require_shape(source, "/item_neighbours/weights", k.neighbour_weights.rows(),
+                  k.neighbour_weights.cols(), k.n_items, k.neighbour_items.cols(),
+                  "same as /item_neighbours/items");
+    validate_neighbours(source, k.neighbour_items, k.neighbour_weights);
+  }
+  for (const auto& [name, value] : k.teacher_state) {
+    require_finite(source, std::string("/") + kStateGroup + "/" + name, value);
+  }
+}
+
 void write_knowledge(const Knowledge& knowledge, const std::string& path) {
   // The readers' checks, so a diverged teacher's NaN never becomes a file.
-  const std::string refused = path + " (not written)";
-  if (knowledge.has_embeddings()) {
-    require_finite(refused, "/user_embeddings", knowledge.user_embeddings);
-    require_finite(refused, "/item_embeddings", knowledge.item_embeddings);
-  }
-  validate_ranking(refused, knowledge.ranking_items, knowledge.ranking_scores, knowledge.n_items);
-  if (knowledge.has_neighbours()) {
-    validate_neighbours(refused, knowledge.neighbour_items, knowledge.neighbour_weights);
-  }
-  for (const auto& [name, value] : knowledge.teacher_state) {
-    require_finite(refused, std::string("/") + kStateGroup + "/" + name, value);
-  }
+  check_knowledge(knowledge, path + " (not written)");
   hdf5::write_atomically(path, [&](H5::H5File& file) {
     hdf5::write_attribute(file, "format", std::string(kKnowledgeFormat));
     hdf5::write_attribute(file, "version", kKnowledgeVersion);

@@ -53,6 +53,11 @@ struct Knowledge {
 inline constexpr const char* kKnowledgeFormat = "trd-knowledge";
 inline constexpr int64_t kKnowledgeVersion = 1;
 
+/// What read_knowledge checks of the content (shapes, id ranges, finite
+/// values, sorted scores, no repeats); InputError naming `source` (a path, or
+/// what built the knowledge) and the problem.
+void check_knowledge(const Knowledge& knowledge, const std::string& source);
+
 /// Writes `knowledge` to `path` atomically (no partial file on failure).
 /// InputError, and no file, when it would fail read_knowledge's checks (a
 /// NaN embedding or score, an unsorted list).

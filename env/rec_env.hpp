@@ -221,6 +221,11 @@ class RecEnv {
   /// outside [0, n_actions), one the mask marks invalid, or a step after the
   /// episode ended (call reset).
   StepResult step(int action);
+  /// The current observation as row 0 of a batch of one: what reset() and
+  /// step() returned, in place (the Python package's views read it).
+  const ObservationBatch& observations() const { return rows_.observations(); }
+  /// True before the first reset and once the episode has ended.
+  bool done() const { return done_; }
 
  private:
   const EnvData* data_;
@@ -275,6 +280,8 @@ class VecRecEnv {
 
   const ObservationBatch& observations() const { return rows_.observations(); }
   const ObservationBatch& final_observations() const { return final_; }
+  /// What the last step() returned.
+  const StepBatch& step_batch() const { return result_; }
   /// Sequential order: true once every user's episode has ended.
   bool all_done() const;
 

@@ -1,6 +1,9 @@
 #include "examples/linear_agent.hpp"
 
+#include <cmath>
+
 #include "agents/networks.hpp"
+#include "agents/plugin.hpp"
 #include "data/random.hpp"
 #include "env/policies.hpp"
 
@@ -18,6 +21,11 @@ torch::Tensor slot_features(const ObservationTensors& tensors) {
 
 }  // namespace
 
+void LinearAgent::check_settings(double lr, double epsilon) {
+  require_setting(std::isfinite(lr) && lr > 0, "lr", lr, "must be finite and > 0");
+  require_setting(epsilon >= 0 && epsilon <= 1, "exploration", epsilon, "must be in [0, 1]");
+}
+
 LinearAgent::LinearAgent(const Spaces& spaces, double lr, double epsilon, uint64_t seed)
     : spaces_(spaces),
       lr_(lr),
@@ -25,6 +33,7 @@ LinearAgent::LinearAgent(const Spaces& spaces, double lr, double epsilon, uint64
       seed_(seed),
       replay_(spaces, /*capacity=*/20000, seed),
       engine_(seed) {
+  check_settings(lr, epsilon);
   torch::manual_seed(seed);
   scorer_ = torch::nn::Linear(2 + spaces.n_actions, 1);
   optimizer_ =
@@ -78,3 +87,32 @@ void LinearAgent::load(const std::string& path) {
 }
 
 }  // namespace trd::examples
+
+// What makes it reachable from the command line:
+//   trd train --agent-library libtrd_linear_agent.so --agent linear --lr 0.1
+TRD_AGENT_PLUGIN(registry) {
+  trd::po::options_description options("linear options (--agent linear, from its plugin)");
+  // clang-format off
+  options.add_options()
+      ("lr", trd::real_value(0.1), "SGD learning rate of the linear scorer")
+      ("exploration", trd::real_value(0.3), "epsilon: the share of random picks while training");
+  // clang-format on
+  auto settings_from_flags = [](const trd::po::variables_map& values) {
+    const double lr = values["lr"].as<double>(), exploration = values["exploration"].as<double>();
+    trd::examples::LinearAgent::check_settings(lr, exploration);
+    return nlohmann::json{{"lr", lr}, {"exploration", exploration}};
+  };
+  auto make = [](const trd::EnvData&, const trd::Spaces& spaces, const nlohmann::json& settings,
+                 uint64_t seed) -> std::unique_ptr<trd::Agent> {
+    const auto setting = [&](const char* name) {
+      if (!settings.contains(name) || !settings[name].is_number()) {
+        throw trd::InputError(std::string("settings of agent 'linear': no number '") + name + "'");
+      }
+      return settings[name].get<double>();
+    };
+    return std::make_unique<trd::examples::LinearAgent>(spaces, setting("lr"),
+                                                        setting("exploration"), seed);
+  };
+  registry.add({"linear", "a linear scorer of the teacher's features (examples/linear_agent.cpp)",
+                options, settings_from_flags, make});
+}

@@ -18,6 +18,9 @@ namespace trd::examples {
 class LinearAgent : public Agent {
  public:
   LinearAgent(const Spaces& spaces, double lr, double epsilon, uint64_t seed);
+  /// InputError naming the flag unless lr > 0 and epsilon in [0, 1]: what
+  /// the registration checks before any work, and the constructor again.
+  static void check_settings(double lr, double epsilon);
 
   std::string name() const override { return "linear"; }
   void act(const ObservationBatch& observations, bool explore,

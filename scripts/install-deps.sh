@@ -13,6 +13,9 @@ packages=(
   nlohmann-json3-dev                  # --json output, Amazon JSON-lines input
   catch2                              # unit tests (v2)
   python3 python3-h5py python3-numpy hdf5-tools  # second-client interop tests
+  pybind11-dev python3-dev            # the Python package (python/)
+  python3-matplotlib                  # python3 -m trd.plot: trd run's pictures
+  python3-torch                       # examples/python/dqn_agent.py, a PyTorch student
 )
 
 missing=()

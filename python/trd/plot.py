@@ -1,0 +1,156 @@
+"""Pictures of a trd run: python3 -m trd.plot RUN_DIR
+
+Writes, into RUN_DIR (a `trd run` folder, or a `trd train` folder):
+  learning_curve.png   mean return, loss and the valid NDCG per epoch, from
+                       train.csv, against the teacher's valid NDCG (agent.json)
+  test_comparison.png  each metric against k for every line of eval.csv
+                       (student, teacher, MostPop and the reference lines);
+                       only where the folder has an eval.csv
+Needs matplotlib (Debian: python3-matplotlib); exits 3 without it, 2 when the
+folder holds no train.csv.
+"""
+
+import csv
+import json
+import os
+import sys
+
+FIGURE_DPI = 100
+LEARNING_CURVE_SIZE = (12, 3.6)   # inches: 1200 x 360 pixels
+COMPARISON_SIZE = (12, 6.4)       # 1200 x 640
+CEILING = "window_ceiling"
+METRICS = ("precision", "recall", "hr", "map", "mrr", "ndcg")
+EXIT_BAD_INPUT, EXIT_NO_MATPLOTLIB = 2, 3
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _floats(rows, column):
+    return [float(row[column]) if row[column] not in ("", "nan") else float("nan") for row in rows]
+
+
+def _agent_dir(run_dir):
+    nested = os.path.join(run_dir, "agent")
+    return nested if os.path.isfile(os.path.join(nested, "train.csv")) else run_dir
+
+
+def _save(pyplot, figure, out_path):
+    # Written beside and renamed, so a crash never leaves half a picture.
+    partial = out_path + ".partial.png"
+    figure.savefig(partial, dpi=FIGURE_DPI)
+    pyplot.close(figure)
+    os.replace(partial, out_path)
+
+
+def learning_curve(pyplot, run_dir, out_path):
+    from matplotlib.ticker import MaxNLocator
+
+    agent_dir = _agent_dir(run_dir)
+    rows = _read_csv(os.path.join(agent_dir, "train.csv"))
+    if not rows:
+        raise ValueError(os.path.join(agent_dir, "train.csv") + ": no epochs")
+    epochs = [int(row["epoch"]) for row in rows]
+    valid_column = next(c for c in rows[0] if c.startswith("valid_ndcg@"))
+    teacher = None
+    sidecar = os.path.join(agent_dir, "agent.json")
+    if os.path.isfile(sidecar):
+        with open(sidecar) as f:
+            teacher = json.load(f).get("valid_teacher")
+    figure, axes = pyplot.subplots(1, 3, figsize=LEARNING_CURVE_SIZE, dpi=FIGURE_DPI)
+    for ax, column, title in (
+        (axes[0], "mean_return", "mean return per episode"),
+        (axes[1], "loss", "loss"),
+        (axes[2], valid_column, "valid " + valid_column.split("_", 1)[1].upper()),
+    ):
+        ax.plot(epochs, _floats(rows, column), marker="o", label="student")
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    if teacher is not None:
+        axes[2].axhline(teacher, color="grey", linestyle="--", label="teacher")
+    best = [e for e, row in zip(epochs, rows) if row.get("best") == "1"]
+    if best:
+        axes[2].axvline(best[-1], color="green", alpha=0.3, label="best epoch")
+    axes[2].legend()
+    figure.tight_layout()
+    _save(pyplot, figure, out_path)
+
+
+def test_comparison(pyplot, eval_csv, out_path):
+    rows = _read_csv(eval_csv)
+    columns = list(rows[0])
+    lines = columns[2:next((i for i, c in enumerate(columns) if c.startswith("difference")),
+                           len(columns))]
+    lines = [line for line in lines if line != "eval_feedback"]
+    figure, axes = pyplot.subplots(2, 3, figsize=COMPARISON_SIZE, dpi=FIGURE_DPI)
+    for ax, metric in zip(axes.flat, METRICS):
+        metric_rows = [row for row in rows if row["metric"] == metric]
+        ks = [int(row["k"]) for row in metric_rows]
+        top = 0.0
+        for line in lines:
+            values = _floats(metric_rows, line)
+            if line == CEILING:
+                ax.plot(ks, values, marker="o", linestyle=":", color="grey",
+                        label=CEILING + " (reads labels; may run off the top)")
+            else:
+                ax.plot(ks, values, marker="o", label=line)
+                top = max([top] + [v for v in values if v == v])
+        # The methods' range: the label-reading ceiling would flatten them.
+        ax.set_ylim(0, top * 1.15 if top > 0 else 1)
+        ax.set_title(metric)
+        ax.set_xlabel("k")
+        ax.set_xticks(ks)
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=8)
+    figure.tight_layout()
+    _save(pyplot, figure, out_path)
+
+
+def plot_run(run_dir):
+    """Writes the pictures; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    written = []
+    path = os.path.join(run_dir, "learning_curve.png")
+    learning_curve(pyplot, run_dir, path)
+    written.append(path)
+    eval_csv = os.path.join(run_dir, "eval.csv")
+    if os.path.isfile(eval_csv):
+        path = os.path.join(run_dir, "test_comparison.png")
+        test_comparison(pyplot, eval_csv, path)
+        written.append(path)
+    return written
+
+
+def main(argv):
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if argv and argv[0] in ("-h", "--help") else EXIT_BAD_INPUT
+    run_dir = argv[0]
+    if not os.path.isfile(os.path.join(_agent_dir(run_dir), "train.csv")):
+        print("trd.plot: error: %s: no train.csv (not a trd run or train folder)" % run_dir,
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("trd.plot: matplotlib is not importable (Debian: python3-matplotlib)", file=sys.stderr)
+        return EXIT_NO_MATPLOTLIB
+    try:
+        for path in plot_run(run_dir):
+            print(path)
+    except (KeyError, ValueError, StopIteration, IndexError) as error:
+        print("trd.plot: error: %s: malformed run files (%s)" % (run_dir, error), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

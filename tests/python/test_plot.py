@@ -1,0 +1,65 @@
+"""python3 -m trd.plot RUN_DIR on a small `trd run` folder: both PNGs are
+written, decode, and have the sizes trd.plot promises; a folder without
+train.csv is exit 2 and writes nothing. `trd run` itself draws them.
+"""
+
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+TRD = os.path.abspath(sys.argv[1])
+EXPECTED = {"learning_curve.png": (1200, 360), "test_comparison.png": (1200, 640)}
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        header = f.read(24)
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", path
+    return struct.unpack(">II", header[16:24])
+
+
+def main():
+    try:
+        import matplotlib.image
+    except ImportError:
+        message = "matplotlib not importable (Debian package python3-matplotlib)"
+        if os.environ.get("CI") == "true":
+            raise AssertionError("CI=true and " + message)
+        print("SKIPPED: " + message)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = os.path.join(tmp, "run")
+        proc = subprocess.run(
+            [TRD, "run", "--dataset", "synthetic", "--synthetic-interactions", "3000",
+             "--epochs", "2", "--n-actions", "20", "--list-length", "40", "--out", run_dir],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stderr
+        assert "pictures in" in proc.stderr, proc.stderr
+        for name in EXPECTED:
+            os.remove(os.path.join(run_dir, name))
+
+        proc = subprocess.run([sys.executable, "-m", "trd.plot", run_dir], capture_output=True,
+                              text=True)
+        assert proc.returncode == 0, proc.stderr
+        for name, size in EXPECTED.items():
+            path = os.path.join(run_dir, name)
+            assert path in proc.stdout, proc.stdout
+            assert png_size(path) == size, (name, png_size(path))
+            pixels = matplotlib.image.imread(path)
+            assert pixels.shape[:2] == (size[1], size[0]), pixels.shape
+            assert pixels.std() > 0.01, f"{name} is blank"
+        assert not any(n.endswith(".partial.png") for n in os.listdir(run_dir))
+
+        empty = os.path.join(tmp, "empty")
+        os.makedirs(empty)
+        proc = subprocess.run([sys.executable, "-m", "trd.plot", empty], capture_output=True,
+                              text=True)
+        assert proc.returncode == 2, (proc.returncode, proc.stderr)
+        assert "no train.csv" in proc.stderr and os.listdir(empty) == [], proc.stderr
+
+
+if __name__ == "__main__":
+    main()
+    print("ok")
