@@ -8,7 +8,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <memory>
+#include <random>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "data/protocol.hpp"
 #include "data/ranking.hpp"
 #include "env/features.hpp"
+#include "env/policies.hpp"
 #include "env/rec_env.hpp"
 
 namespace py = pybind11;
@@ -375,6 +378,19 @@ class BatchEnv {
   const EnvSettings& settings() const { return settings_; }
   const std::shared_ptr<const EnvData>& data() const { return data_; }
 
+  /// Seconds `steps` steps of C++'s uniform random policy take on this env
+  /// (trd bench env's loop), for python/bench_env.py's same-run comparison.
+  double time_cpp_random_policy(int64_t steps, uint64_t seed) {
+    std::mt19937_64 engine(seed);
+    std::vector<int32_t> actions;
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t step = 0; step < steps; ++step) {
+      random_policy(env_.observations(), engine, actions);
+      env_.step(actions.data());
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
  private:
   static VecSettings vec_settings(int num_envs, const py::object& users, const std::string& order) {
     VecSettings vec;
@@ -576,6 +592,8 @@ PYBIND11_MODULE(_trd, m) {
                     const py::object&, const std::string&>())
       .def("reset", &BatchEnv::reset, py::arg("seed"))
       .def("step", &BatchEnv::step, py::arg("actions"))
+      .def("time_cpp_random_policy", &BatchEnv::time_cpp_random_policy, py::arg("steps"),
+           py::arg("seed"))
       .def_property_readonly("num_envs", [](const BatchEnv& e) { return e.env().batch(); })
       .def_property_readonly("all_done", [](const BatchEnv& e) { return e.env().all_done(); })
       .def_property_readonly("spaces",

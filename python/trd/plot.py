@@ -105,8 +105,9 @@ def test_comparison(pyplot, eval_csv, out_path):
         ax.set_xlabel("k")
         ax.set_xticks(ks)
         ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=8)
-    figure.tight_layout()
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
     _save(pyplot, figure, out_path)
 
 
