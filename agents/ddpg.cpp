@@ -332,14 +332,8 @@ void register_ddpg(AgentRegistry& registry) {
     check_ddpg_settings(settings);
     return nlohmann::json(settings);
   };
-  auto make = [](const EnvData& data, const Spaces& spaces, const nlohmann::json& json,
-                 uint64_t seed) -> std::unique_ptr<Agent> {
-    DdpgSettings settings = settings_as<DdpgSettings>("ddpg", json);
-    settings.seed = seed;
-    return std::make_unique<DdpgAgent>(data, spaces, settings);
-  };
   registry.add({"ddpg", "DDPG: an actor's vector scores the slots' item embeddings", options,
-                settings_from_flags, make});
+                settings_from_flags, make_from_settings<DdpgAgent, DdpgSettings>("ddpg")});
 }
 
 }  // namespace trd

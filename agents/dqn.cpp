@@ -234,14 +234,8 @@ void register_dqn(AgentRegistry& registry) {
     }
     return nlohmann::json(settings);
   };
-  auto make = [](const EnvData& data, const Spaces& spaces, const nlohmann::json& json,
-                 uint64_t seed) -> std::unique_ptr<Agent> {
-    DqnSettings settings = settings_as<DqnSettings>("dqn", json);
-    settings.seed = seed;
-    return std::make_unique<DqnAgent>(data, spaces, settings);
-  };
   registry.add({"dqn", "Double DQN over the window's slots (trd run's student)", options,
-                settings_from_flags, make});
+                settings_from_flags, make_from_settings<DqnAgent, DqnSettings>("dqn")});
 }
 
 }  // namespace trd

@@ -9,18 +9,28 @@
 //   }
 //
 // The agent classes cross the library boundary as C++ objects, so a plugin
-// must be built against the same trd version with the same compiler ABI:
-// trd refuses one built otherwise, before it registers anything.
+// must be built against the same trd version, compiler ABI and libraries
+// (TRD_AGENT_PLUGIN_ABI): trd refuses one built otherwise, before it
+// registers anything. A plugin links trd's static libraries itself, so it
+// carries its own copy of their code and of any static state in them.
 
+#include <torch/version.h>
+
+#include <boost/version.hpp>
 #include <string>
 
 #include "agents/registry.hpp"
 
 #define TRD_AGENT_PLUGIN_STRINGIFY_(x) #x
 #define TRD_AGENT_PLUGIN_STRINGIFY(x) TRD_AGENT_PLUGIN_STRINGIFY_(x)
-/// What a plugin and trd must share: the trd version and the C++ ABI.
+/// What a plugin and trd must share: the trd version, the C++ ABI (g++'s and
+/// libstdc++'s string ABI) and the libraries whose types cross the boundary
+/// (Boost.Program_options descriptions, nlohmann JSON, LibTorch modules).
 #define TRD_AGENT_PLUGIN_ABI \
-  "trd " TRD_VERSION " (g++ ABI " TRD_AGENT_PLUGIN_STRINGIFY(__GXX_ABI_VERSION) ")"
+  "trd " TRD_VERSION " (g++ ABI " TRD_AGENT_PLUGIN_STRINGIFY(__GXX_ABI_VERSION) ", cxx11 "  \
+  TRD_AGENT_PLUGIN_STRINGIFY(_GLIBCXX_USE_CXX11_ABI) ", Boost " TRD_AGENT_PLUGIN_STRINGIFY( \
+      BOOST_VERSION) ", JSON " TRD_AGENT_PLUGIN_STRINGIFY(NLOHMANN_JSON_VERSION_MAJOR) "."      \
+  TRD_AGENT_PLUGIN_STRINGIFY(NLOHMANN_JSON_VERSION_MINOR) ", LibTorch " TORCH_VERSION ")"
 
 namespace trd {
 

@@ -113,6 +113,18 @@ Settings settings_as(const std::string& agent, const nlohmann::json& settings) {
   }
 }
 
+/// A registration's make() for an agent built as AgentType(data, spaces,
+/// settings) from a Settings with a `seed` field, as DQN and DDPG are.
+template <typename AgentType, typename Settings>
+auto make_from_settings(std::string agent) {
+  return [agent](const EnvData& data, const Spaces& spaces, const nlohmann::json& json,
+                 uint64_t seed) -> std::unique_ptr<Agent> {
+    Settings settings = settings_as<Settings>(agent, json);
+    settings.seed = seed;
+    return std::make_unique<AgentType>(data, spaces, settings);
+  };
+}
+
 void register_dqn(AgentRegistry& registry);
 void register_ddpg(AgentRegistry& registry);
 void register_baselines(AgentRegistry& registry);

@@ -62,50 +62,32 @@ po::options_description agent_choice_options() {
 
 namespace {
 
-// Reads a few flags ahead of the full parse; exact names only, so that --agent
-// is not taken for an abbreviation of --agent-library.
-po::command_line_parser peek_parser(const std::vector<std::string>& args,
-                                    const po::options_description& peek) {
-  po::command_line_parser parser(args);
-  parser.options(peek).allow_unregistered().style(po::command_line_style::default_style &
-                                                  ~po::command_line_style::allow_guessing);
-  return parser;
+// --agent and --agent-library read ahead of the full parse, from the command
+// line and the --config file, under the full parse's rules (abbreviations
+// included, so --agent-lib loads what the full parse will say it names).
+po::variables_map peek_agent_flags(const std::vector<std::string>& args) {
+  po::options_description peek;
+  peek.add_options()("agent", po::value<std::string>())(
+      "agent-library", po::value<std::vector<std::string>>()->composing())(
+      "config", po::value<std::string>());
+  po::variables_map values;
+  po::store(po::command_line_parser(args).options(peek).allow_unregistered().run(), values);
+  if (values.count("config")) {
+    std::ifstream config(values["config"].as<std::string>());
+    if (config) po::store(po::parse_config_file(config, peek, /*allow_unregistered=*/true), values);
+  }
+  return values;
 }
 
 }  // namespace
 
 void load_agent_libraries(const std::vector<std::string>& args) {
-  po::options_description peek;
-  peek.add_options()("agent-library", po::value<std::vector<std::string>>()->composing())(
-      "config", po::value<std::string>());
-  po::variables_map values;
-  po::store(peek_parser(args, peek).run(), values);
-  if (values.count("config")) {
-    std::ifstream config(values["config"].as<std::string>());
-    if (config) po::store(po::parse_config_file(config, peek, /*allow_unregistered=*/true), values);
-  }
+  const po::variables_map values = peek_agent_flags(args);
   if (values.count("agent-library") == 0) return;
   for (const std::string& path : values["agent-library"].as<std::vector<std::string>>()) {
     load_agent_library(path, agent_registry());
   }
 }
-
-namespace {
-
-// --agent from the command line, else from the --config file, else dqn.
-std::string chosen_agent(const std::vector<std::string>& args) {
-  po::options_description peek;
-  peek.add_options()("agent", po::value<std::string>())("config", po::value<std::string>());
-  po::variables_map values;
-  po::store(peek_parser(args, peek).run(), values);
-  if (values.count("agent") == 0 && values.count("config")) {
-    std::ifstream config(values["config"].as<std::string>());
-    if (config) po::store(po::parse_config_file(config, peek, /*allow_unregistered=*/true), values);
-  }
-  return values.count("agent") ? values["agent"].as<std::string>() : "dqn";
-}
-
-}  // namespace
 
 std::optional<po::variables_map> parse_with_agent(const std::string& command,
                                                   const std::string& usage,
@@ -113,7 +95,8 @@ std::optional<po::variables_map> parse_with_agent(const std::string& command,
                                                   const std::vector<std::string>& args) {
   load_agent_libraries(args);
   const AgentRegistry& registry = agent_registry();
-  const std::string agent = chosen_agent(args);
+  const po::variables_map peeked = peek_agent_flags(args);
+  const std::string agent = peeked.count("agent") ? peeked["agent"].as<std::string>() : "dqn";
   po::options_description with_agent;
   with_agent.add(options);
   po::options_description help;
@@ -128,13 +111,18 @@ std::optional<po::variables_map> parse_with_agent(const std::string& command,
     // A flag of another agent: say whose, rather than that it is unknown.
     const std::string flag = unknown.get_option_name();
     const std::string name = flag.substr(flag.find_first_not_of('-'));
+    std::vector<std::string> owners;
     for (const AgentRegistration& registration : registry.registrations()) {
       if (registration.options.find_nothrow(name, false) != nullptr) {
-        throw InputError(flag + " is a flag of agent " + registration.name + ", not of --agent " +
-                         agent);
+        owners.push_back(registration.name);
       }
     }
-    throw;
+    if (owners.empty()) throw;
+    std::string whose = owners.size() == 1 ? "agent " : "agents ";
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+      whose += (i == 0 ? "" : i + 1 == owners.size() ? " and " : ", ") + owners[i];
+    }
+    throw InputError(flag + " is a flag of " + whose + ", not of --agent " + agent);
   }
 }
 

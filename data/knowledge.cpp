@@ -197,6 +197,10 @@ void check_knowledge(const Knowledge& k, const std::string& source) {
   for (const auto& [name, value] : k.teacher_state) {
     require_finite(source, std::string("/") + kStateGroup + "/" + name, value);
   }
+  if (k.protocol.candidates < 0) {
+    throw InputError(source + ": attribute candidates = " + std::to_string(k.protocol.candidates) +
+                     " (expected 0 for a full ranking, or the candidate set size)");
+  }
 }
 
 void write_knowledge(const Knowledge& knowledge, const std::string& path) {

@@ -9,10 +9,12 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <limits>
 #include <memory>
-#include <random>
 #include <optional>
+#include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "data/dataset.hpp"
@@ -65,29 +67,73 @@ py::array vector_view(const std::vector<T>& v, py::handle owner) {
   return view<T>(v.data(), {static_cast<py::ssize_t>(v.size())}, owner);
 }
 
+std::string text(py::handle value) { return py::str(value).cast<std::string>(); }
+
+// `values` as a C-contiguous array of T with `ndim` dimensions. numpy would
+// truncate floats to ids and wrap large integers without a word, so integer
+// T takes only integer input whose values fit T.
 template <typename T>
-std::vector<T> to_vector(const py::object& values, const char* what) {
+py::array_t<T, py::array::c_style> checked_array(const py::object& values, const std::string& what,
+                                                 int ndim) {
+  py::array any;
   try {
-    const auto array = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(values);
-    if (!array || array.ndim() != 1) throw py::value_error("");
-    return std::vector<T>(array.data(), array.data() + array.size());
+    any = py::array::ensure(values);
   } catch (const py::error_already_set&) {
-    throw InputError(std::string(what) + ": expected a one-dimensional array of numbers");
-  } catch (const py::value_error&) {
-    throw InputError(std::string(what) + ": expected a one-dimensional array of numbers");
   }
+  if (!any || any.ndim() != ndim) {
+    throw InputError(what + ": expected a " + std::to_string(ndim) +
+                     "-dimensional array of numbers");
+  }
+  const char kind = any.dtype().kind();
+  const std::string dtype = text(any.dtype());
+  if (any.size() > 0) {
+    if constexpr (std::is_integral_v<T>) {
+      if (kind != 'i' && kind != 'u') {
+        throw InputError(what + ": expected integers, got dtype " + dtype);
+      }
+      if (!any.dtype().is(py::dtype::of<T>())) {
+        const auto low = any.attr("min")().cast<py::int_>();
+        const auto high = any.attr("max")().cast<py::int_>();
+        if (low < py::int_(std::numeric_limits<T>::min()) ||
+            high > py::int_(std::numeric_limits<T>::max())) {
+          throw InputError(what + ": values from " + text(low) + " to " + text(high) +
+                           " do not fit " + text(py::dtype::of<T>()));
+        }
+      }
+    } else {
+      if (kind != 'f' && kind != 'i' && kind != 'u') {
+        throw InputError(what + ": expected numbers, got dtype " + dtype);
+      }
+    }
+  }
+  return py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(any);
+}
+
+template <typename T>
+std::vector<T> to_vector(const py::object& values, const std::string& what) {
+  const auto array = checked_array<T>(values, what, 1);
+  return std::vector<T>(array.data(), array.data() + array.size());
 }
 
 template <typename Matrix>
-Matrix to_matrix(const py::object& values, const char* what) {
+Matrix to_matrix(const py::object& values, const std::string& what) {
   using Scalar = typename Matrix::Scalar;
-  const auto array = py::array_t<Scalar, py::array::c_style | py::array::forcecast>::ensure(values);
-  if (!array || array.ndim() != 2) {
-    throw InputError(std::string(what) + ": expected a two-dimensional array");
-  }
+  const auto array = checked_array<Scalar>(values, what, 2);
   Matrix m(array.shape(0), array.shape(1));
   std::copy(array.data(), array.data() + array.size(), m.data());
   return m;
+}
+
+// A count given from Python: an integer in [0, limit].
+int32_t count_argument(const py::object& value, const std::string& what, int64_t limit) {
+  if (!PyIndex_Check(value.ptr()) || py::isinstance<py::bool_>(value)) {
+    throw InputError(what + ": expected an integer");
+  }
+  const py::int_ number(value);
+  if (number < py::int_(0) || number > py::int_(limit)) {
+    throw InputError(what + " = " + text(number) + ": expected 0 to " + std::to_string(limit));
+  }
+  return number.cast<int32_t>();
 }
 
 RawIds raw_ids(const py::object& ids, std::size_t count, const char* what) {
@@ -98,10 +144,13 @@ RawIds raw_ids(const py::object& ids, std::size_t count, const char* what) {
   }
   // Integers when every id is one, else strings, as the loaders read ids.
   bool integers = true;
-  for (const py::handle id : ids) integers = integers && py::isinstance<py::int_>(id);
+  auto is_integer = [](py::handle id) {
+    return PyIndex_Check(id.ptr()) && !py::isinstance<py::bool_>(id);
+  };
+  for (const py::handle id : ids) integers = integers && is_integer(id);
   for (const py::handle id : ids) {
     if (integers) {
-      result.integers.push_back(id.cast<int64_t>());
+      result.integers.push_back(py::int_(py::reinterpret_borrow<py::object>(id)).cast<int64_t>());
     } else {
       result.strings.push_back(py::str(id).cast<std::string>());
     }
@@ -151,32 +200,43 @@ Dataset dataset_from_splits(const py::dict& splits, const py::object& user_ids,
   for (int s = 0; s < kNumSplits; ++s) {
     InteractionTable& table = dataset.splits[s];
     if (!splits.contains(kSplitNames[s])) continue;
-    const py::dict columns = splits[kSplitNames[s]].cast<py::dict>();
     const std::string where = std::string("splits['") + kSplitNames[s] + "']";
+    const py::object entry = splits[kSplitNames[s]];
+    if (!py::isinstance<py::dict>(entry)) {
+      throw InputError(where + ": expected a dict of columns ('user', 'item', ...)");
+    }
+    const py::dict columns = entry.cast<py::dict>();
     if (!columns.contains("user") || !columns.contains("item")) {
       throw InputError(where + ": needs 'user' and 'item' columns");
     }
-    table.user = to_vector<int32_t>(columns["user"], (where + "['user']").c_str());
-    table.item = to_vector<int32_t>(columns["item"], (where + "['item']").c_str());
+    table.user = to_vector<int32_t>(columns["user"], where + "['user']");
+    table.item = to_vector<int32_t>(columns["item"], where + "['item']");
     const std::size_t n = table.user.size();
     table.rating = columns.contains("rating")
-                       ? to_vector<float>(columns["rating"], (where + "['rating']").c_str())
+                       ? to_vector<float>(columns["rating"], where + "['rating']")
                        : std::vector<float>(n, 1.0f);
     if (columns.contains("timestamp")) {
-      table.timestamp = to_vector<int64_t>(columns["timestamp"], (where + "['timestamp']").c_str());
+      table.timestamp = to_vector<int64_t>(columns["timestamp"], where + "['timestamp']");
+      // A later split without timestamps still comes after this one.
+      for (int64_t time : table.timestamp) clock = std::max(clock, time + 1);
     } else {
       for (std::size_t row = 0; row < n; ++row) table.timestamp.push_back(clock++);
     }
     for (int32_t u : table.user) max_user = std::max(max_user, u);
     for (int32_t i : table.item) max_item = std::max(max_item, i);
   }
-  const auto count = [](const py::object& given, const py::object& ids, int32_t max_id) {
-    if (!given.is_none()) return given.cast<std::size_t>();
+  // Dense ids are int32, and the pad item is one past the last item.
+  constexpr int64_t kMaxCount = std::numeric_limits<int32_t>::max() - 1;
+  const auto count = [](const py::object& given, const py::object& ids, int32_t max_id,
+                        const char* what) -> std::size_t {
+    if (!given.is_none()) return static_cast<std::size_t>(count_argument(given, what, kMaxCount));
     if (!ids.is_none()) return static_cast<std::size_t>(py::len(ids));
     return static_cast<std::size_t>(max_id + 1);
   };
-  dataset.users = raw_ids(user_ids, count(n_users_given, user_ids, max_user), "user_ids");
-  dataset.items = raw_ids(item_ids, count(n_items_given, item_ids, max_item), "item_ids");
+  dataset.users =
+      raw_ids(user_ids, count(n_users_given, user_ids, max_user, "n_users"), "user_ids");
+  dataset.items =
+      raw_ids(item_ids, count(n_items_given, item_ids, max_item, "n_items"), "item_ids");
   check_dataset(dataset, "trd.Dataset.from_splits");
   return dataset;
 }
@@ -202,6 +262,12 @@ Knowledge make_knowledge(const std::string& teacher, const std::string& stage,
   k.teacher = teacher;
   k.stage = kSplitNames[parse_stage(stage, "stage")];
   if (!dataset.is_none()) {
+    if (!py::isinstance<Dataset>(dataset)) {
+      throw py::type_error("trd.Knowledge: dataset must be a trd.Dataset (trd.read_dataset)");
+    }
+    if (!n_users.is_none() || !n_items.is_none()) {
+      throw InputError("trd.Knowledge: give the dataset or n_users and n_items, not both");
+    }
     const Dataset& from = dataset.cast<const Dataset&>();
     k.dataset = from.provenance.name;
     k.dataset_fingerprint = dataset_fingerprint(from);
@@ -210,8 +276,9 @@ Knowledge make_knowledge(const std::string& teacher, const std::string& stage,
   } else if (n_users.is_none() || n_items.is_none()) {
     throw InputError("trd.Knowledge: give the dataset, or n_users and n_items");
   } else {
-    k.n_users = n_users.cast<int32_t>();
-    k.n_items = n_items.cast<int32_t>();
+    constexpr int64_t kMaxCount = std::numeric_limits<int32_t>::max() - 1;
+    k.n_users = count_argument(n_users, "trd.Knowledge: n_users", kMaxCount);
+    k.n_items = count_argument(n_items, "trd.Knowledge: n_items", kMaxCount);
   }
   k.ranking_items = to_matrix<RowMatrixXi>(ranking_items, "ranking_items");
   k.ranking_scores = to_matrix<RowMatrixXf>(ranking_scores, "ranking_scores");
@@ -222,10 +289,10 @@ Knowledge make_knowledge(const std::string& teacher, const std::string& stage,
     k.user_embeddings = to_matrix<RowMatrixXf>(user_embeddings, "user_embeddings");
     k.item_embeddings = to_matrix<RowMatrixXf>(item_embeddings, "item_embeddings");
   }
+  if (neighbour_items.is_none() != neighbour_weights.is_none()) {
+    throw InputError("trd.Knowledge: give both neighbour_items and neighbour_weights, or neither");
+  }
   if (!neighbour_items.is_none()) {
-    if (neighbour_weights.is_none()) {
-      throw InputError("trd.Knowledge: neighbour_items needs neighbour_weights");
-    }
     k.neighbour_items = to_matrix<RowMatrixXi>(neighbour_items, "neighbour_items");
     k.neighbour_weights = to_matrix<RowMatrixXf>(neighbour_weights, "neighbour_weights");
   }
@@ -253,8 +320,11 @@ EnvSettings env_settings(int n_actions, int history_length, int episode_length,
     settings.features = parse_slot_features(features.cast<std::string>(), "features");
   } else {
     std::string names;
+    if (!py::isinstance<py::iterable>(features)) {
+      throw py::type_error("features: expected a comma-separated string or a list of names");
+    }
     for (const py::handle name : features) {
-      names += (names.empty() ? "" : ",") + name.cast<std::string>();
+      names += (names.empty() ? "" : ",") + py::str(name).cast<std::string>();
     }
     settings.features = parse_slot_features(names.empty() ? "none" : names, "features");
   }
@@ -366,9 +436,8 @@ class BatchEnv {
 
   void reset(uint64_t seed) { env_.reset(seed); }
   void step(const py::object& actions) {
-    const auto array =
-        py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(actions);
-    if (!array || array.ndim() != 1 || array.shape(0) != env_.batch()) {
+    const auto array = checked_array<int32_t>(actions, "step: actions", 1);
+    if (array.shape(0) != env_.batch()) {
       throw InputError("step: actions must be an integer array of shape (" +
                        std::to_string(env_.batch()) + ",)");
     }
@@ -395,7 +464,10 @@ class BatchEnv {
   static VecSettings vec_settings(int num_envs, const py::object& users, const std::string& order) {
     VecSettings vec;
     vec.batch = num_envs;
-    if (!users.is_none()) vec.users = to_vector<int32_t>(users, "users");
+    if (!users.is_none()) {
+      vec.users = to_vector<int32_t>(users, "users");
+      if (vec.users.empty()) throw InputError("users: empty (None plays every user)");
+    }
     if (order == "random") {
       vec.order = UserOrder::kRandom;
     } else if (order == "sequential") {
@@ -422,6 +494,25 @@ py::dict evaluate_lists(const py::object& lists, const Dataset& dataset, const s
                      std::to_string(dataset.n_users()) + " users");
   }
   if (n_candidates < 0) throw InputError("candidates must be 0 (full ranking) or positive");
+  // What read_knowledge checks of a file's lists: ids of items, -1 padding,
+  // no item twice in a list (it would count as two hits).
+  std::vector<Eigen::Index> seen_in_row(static_cast<std::size_t>(dataset.n_items()), -1);
+  for (Eigen::Index u = 0; u < items.rows(); ++u) {
+    for (Eigen::Index j = 0; j < items.cols(); ++j) {
+      const int32_t item = items(u, j);
+      if (item == -1) continue;
+      if (item < 0 || item >= dataset.n_items()) {
+        throw InputError("lists[" + std::to_string(u) + ", " + std::to_string(j) +
+                         "] = " + std::to_string(item) + " is not an item id (0 to " +
+                         std::to_string(dataset.n_items() - 1) + ", or -1 padding)");
+      }
+      if (seen_in_row[static_cast<std::size_t>(item)] == u) {
+        throw InputError("lists[" + std::to_string(u) + "] holds item " + std::to_string(item) +
+                         " twice");
+      }
+      seen_in_row[static_cast<std::size_t>(item)] = u;
+    }
+  }
   const Split stage = parse_stage(split, "split");
   const SplitUsers users(dataset, stage);
   std::optional<UserItems> candidates;

@@ -16,6 +16,7 @@
 #include "agents/ddpg.hpp"
 #include "agents/dqn.hpp"
 #include "agents/networks.hpp"
+#include "agents/registry.hpp"
 #include "agents/replay_buffer.hpp"
 #include "agents/training.hpp"
 #include "data/dataset.hpp"
@@ -588,4 +589,46 @@ TEST_CASE("lists that are scored or shown do not depend on the held-out labels",
   }
 }
 
+}  // namespace trd
+
+namespace trd {
+namespace {
+
+TEST_CASE("the registry makes each agent from its flags and again from its own settings",
+          "[agents][registry]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  AgentRegistry registry;
+  register_builtin_agents(registry);
+  CHECK(registry.names_text() == "dqn, ddpg, teacher or random");
+  for (const char* name : {"dqn", "ddpg", "teacher", "random"}) {
+    INFO(name);
+    const nlohmann::json defaults = registry.default_settings(name);
+    std::unique_ptr<Agent> agent = registry.make(name, env.data, spaces, defaults, /*seed=*/7);
+    CHECK(agent->name() == name);
+    // What the agent reports (its sidecar) makes the same agent again.
+    const nlohmann::json reported = agent->settings();
+    CHECK(registry.make(name, env.data, spaces, reported, 7)->settings() == reported);
+  }
+  // The flags' defaults are the settings structs' own, and the seed is the caller's.
+  CHECK(registry.default_settings("dqn")["hidden"] == DqnSettings{}.hidden);
+  CHECK(registry.default_settings("ddpg")["tau"] == DdpgSettings{}.tau);
+  CHECK(registry.make("dqn", env.data, spaces, registry.default_settings("dqn"), 11)
+            ->settings()["seed"] == 11);
+
+  nlohmann::json broken = registry.default_settings("dqn");
+  broken["hidden"] = "wide";
+  CHECK_THROWS_WITH(registry.make("dqn", env.data, spaces, broken, 0),
+                    Catch::Contains("settings of agent 'dqn'"));
+  broken = registry.default_settings("dqn");
+  broken["target_update"] = 0;
+  CHECK_THROWS_WITH(registry.make("dqn", env.data, spaces, broken, 0),
+                    Catch::Contains("--target-update"));
+  CHECK_THROWS_WITH(registry.find("dqm"), Catch::Contains("dqn, ddpg, teacher or random"));
+  AgentRegistration again = registry.find("random");
+  CHECK_THROWS_WITH(registry.add(again), Catch::Contains("registered twice"));
+}
+
+}  // namespace
 }  // namespace trd

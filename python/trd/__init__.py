@@ -115,7 +115,7 @@ class FeatureView:
         return self.item_embeddings.shape[1]
 
     def user(self, ids):
-        """Rows of the user table: a view for one id, a copy for an array of them."""
+        """Rows of the user table: a view for one id, a copy for an array of ids."""
         return self._rows(self.user_embeddings, ids, self._n_users, "user")
 
     def item(self, ids):
@@ -126,9 +126,11 @@ class FeatureView:
         if self.dim == 0:
             raise InputError("feature view: no %s embeddings (the teacher exported none)" % what)
         ids_array = np.asarray(ids)
+        if ids_array.dtype.kind not in "iu":
+            raise InputError("feature view: %s ids must be integers" % what)
         if ids_array.size and (ids_array.min() < 0 or ids_array.max() >= limit):
             raise InputError("feature view: %s id outside [0, %d)" % (what, limit))
-        return table[ids_array]
+        return table[int(ids_array)] if ids_array.ndim == 0 else table[ids_array]
 
 
 def feature_view(env):
@@ -143,7 +145,8 @@ class _EnvBase:
         # Gymnasium-style descriptions: shape, dtype and bounds of each field.
         self.single_observation_space = {
             "user": {"shape": (), "dtype": np.int32, "low": 0, "high": spaces["n_users"] - 1},
-            "t": {"shape": (), "dtype": np.int32, "low": 1, "high": spaces["episode_length"]},
+            # K + 1 in an ended episode's final observation.
+            "t": {"shape": (), "dtype": np.int32, "low": 1, "high": spaces["episode_length"] + 1},
             "history": {"shape": (h,), "dtype": np.int32, "low": 0, "high": spaces["pad_item"]},
             "window": {"shape": (a,), "dtype": np.int32, "low": 0, "high": spaces["pad_item"]},
             "action_mask": {"shape": (a,), "dtype": np.int8, "low": 0, "high": 1},
@@ -186,9 +189,14 @@ class RecEnv(_EnvBase):
         if seed is not None:
             self._rng = np.random.default_rng(seed)
             self._seed = int(seed)
-        options = options or {}
+        options = {} if options is None else options
+        if not isinstance(options, dict) or set(options) - {"user"}:
+            raise TypeError("RecEnv.reset: options must be a dict with at most the key 'user'")
         if "user" in options:
-            user = int(options["user"])
+            user = options["user"]
+            if not isinstance(user, (int, np.integer)) or isinstance(user, bool):
+                raise InputError("reset: options['user'] must be an integer user id")
+            user = int(user)
         else:
             if self._users.size == 0:
                 raise InputError("no user to play: none has a rewarded item (an empty split?)")
@@ -237,6 +245,7 @@ class VecRecEnv(_EnvBase):
             "_final_observation": self._ended,
         }
         self._seed_rng = np.random.default_rng()
+        self._started = False
 
     @property
     def users(self):
@@ -255,15 +264,18 @@ class VecRecEnv(_EnvBase):
             seed = int(self._seed_rng.integers(0, 2**63))
         self._core.reset(int(seed))
         self._ended[:] = False
+        self._started = True
         return self._obs, {"active": self._info["active"]}
 
     def step(self, actions):
         """actions: [num_envs] slot indices (ignored where a sub-env is
         inactive). An invalid or masked slot raises InputError and no
-        sub-env moves."""
+        sub-env moves. `info` is a new dict each step, of the same views."""
+        if not self._started:
+            raise InputError("step before reset: call reset first")
         self._core.step(actions)
         np.logical_or(self._terminated, self._truncated, out=self._ended)
-        return self._obs, self._reward, self._terminated, self._truncated, self._info
+        return self._obs, self._reward, self._terminated, self._truncated, dict(self._info)
 
 
 def evaluate(lists, dataset, split="test", ks=(1, 5, 10, 20), candidates=0, candidate_seed=0):

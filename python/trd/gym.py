@@ -6,7 +6,9 @@ A thin adapter: the spaces are real gymnasium.spaces (a Dict observation
 space, a MultiDiscrete action space) and the env a gymnasium.vector.VectorEnv
 with SAME_STEP autoreset; stepping is trd.VecRecEnv's, views and all.
 info["final_observation"] is trd's dict of [num_envs, ...] arrays, meaningful
-where info["_final_observation"] is True.
+where info["_final_observation"] is True; the same arrays are under
+Gymnasium 1.x's names, info["final_obs"] and info["_final_obs"]. Debian 12 has
+no gymnasium, so this adapter is not tested with trd's suite.
 """
 
 import numpy as np
@@ -27,8 +29,11 @@ def _space(field):
                       dtype=field["dtype"])
 
 
+_AUTORESET = getattr(gymnasium.vector, "AutoresetMode", None)
+
+
 class TrdVectorEnv(gymnasium.vector.VectorEnv):
-    metadata = {"autoreset_mode": "SameStep"}
+    metadata = {"autoreset_mode": _AUTORESET.SAME_STEP if _AUTORESET else "SameStep"}
 
     def __init__(self, env):
         self.env = env
@@ -45,7 +50,10 @@ class TrdVectorEnv(gymnasium.vector.VectorEnv):
         return self.env.reset(seed=seed, options=options)
 
     def step(self, actions):
-        return self.env.step(np.asarray(actions, dtype=np.int32))
+        obs, reward, terminated, truncated, info = self.env.step(
+            np.asarray(actions))
+        info["final_obs"], info["_final_obs"] = info["final_observation"], info["_final_observation"]
+        return obs, reward, terminated, truncated, info
 
 
 def make_vec(dataset, knowledge, split="rl", num_envs=64, **kwargs):

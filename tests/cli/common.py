@@ -50,6 +50,18 @@ def small_pipeline(folder):
     return d, rl, valid, test, agent
 
 
+def import_or_skip(module, debian_package):
+    """The module, or None after saying it is missing (fails under CI=true)."""
+    try:
+        return __import__(module)
+    except ImportError:
+        message = f"{module} not importable (Debian package {debian_package})"
+        if os.environ.get("CI") == "true":
+            raise AssertionError("CI=true and " + message)
+        print("SKIPPED: " + message)
+        return None
+
+
 def shared_dataset(relative):
     """Path of a shared dataset file, or None after saying why (fails under CI=true)."""
     dirs = [d for d in [os.environ.get("TRD_DATA_DIR"),

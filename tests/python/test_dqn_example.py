@@ -12,7 +12,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "cli"))
-from common import SOURCE_DIR, TRD, run, shared_dataset  # noqa: E402
+from common import SOURCE_DIR, import_or_skip, run, shared_dataset  # noqa: E402
 
 MARGIN = 1.20
 
@@ -21,13 +21,7 @@ def main():
     u_data = shared_dataset("ml-100k/u.data")
     if u_data is None:
         return
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        message = "torch not importable (Debian package python3-torch)"
-        if os.environ.get("CI") == "true":
-            raise AssertionError("CI=true and " + message)
-        print("SKIPPED: " + message)
+    if import_or_skip("torch", "python3-torch") is None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         # The teacher's knowledge for each stage, as trd run makes it (its own

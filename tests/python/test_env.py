@@ -271,6 +271,7 @@ def test_feature_view(dataset, tmp):
     assert view.dim == 4
     assert np.array_equal(view.item_embeddings, items)
     assert np.array_equal(view.user(3), users[3])
+    assert np.shares_memory(view.user(3), view.user_embeddings)  # one id: a view
     assert np.shares_memory(view.user_embeddings, env.feature_view.user_embeddings)
     assert np.array_equal(view.item([1, 2]), items[[1, 2]])
     try:
@@ -301,6 +302,23 @@ def test_settings_and_errors(dataset, knowledge):
         assert "colour" in str(error)
     else:
         raise AssertionError("an unknown keyword was accepted")
+    fresh = trd.VecRecEnv(dataset, knowledge, num_envs=2)
+    try:
+        fresh.step(np.zeros(2, dtype=np.int32))
+    except trd.InputError as error:
+        assert "reset" in str(error), str(error)
+    else:
+        raise AssertionError("a step before reset was accepted")
+    fresh.reset(seed=0)
+    for actions, needle in ((np.array([2**32, 0]), "do not fit int32"),
+                            (np.array([0.9, 0.0]), "expected integers")):
+        try:
+            fresh.step(actions)
+        except trd.InputError as error:
+            assert needle in str(error), (actions, str(error))
+        else:
+            raise AssertionError(f"actions {actions} were accepted")
+    assert (fresh.step(np.zeros(2, dtype=np.int64))[0]["t"] == 2).all()
     try:
         env.reset(seed=0)
         env.step(np.zeros(3, dtype=np.int32))

@@ -140,6 +140,39 @@ def main():
         expect_input_error(lambda: trd.Dataset.from_splits({"train": {"user": [0], "item": [0]}}),
                            "'train'", "base, rl, valid or test")
 
+        # numpy would truncate or wrap these; the package refuses them.
+        wrapped = numpy_knowledge(dataset, "rl", 7)
+        wrapped["ranking_items"] = wrapped["ranking_items"].astype(np.int64) + 2**32
+        expect_input_error(lambda: trd.Knowledge(**wrapped), "ranking_items", "do not fit int32")
+        floats = numpy_knowledge(dataset, "rl", 8)
+        floats["ranking_items"] = floats["ranking_items"] + 0.5
+        expect_input_error(lambda: trd.Knowledge(**floats), "ranking_items", "expected integers")
+        expect_input_error(lambda: trd.write_knowledge(path("neg.h5"), candidates=-5,
+                                                       **numpy_knowledge(dataset, "rl", 9)),
+                           "candidates = -5")
+        assert not os.path.exists(path("neg.h5"))
+        expect_input_error(lambda: trd.Dataset.from_splits({"rl": {"user": [0.7, 1.2],
+                                                                  "item": [0, 1]}}),
+                           "['user']", "expected integers")
+        expect_input_error(lambda: trd.Dataset.from_splits({"rl": {"user": [0], "item": [0]}},
+                                                           n_users=2**40), "n_users")
+        numpy_ids = trd.Dataset.from_splits({"rl": {"user": [0, 1], "item": [0, 1]}},
+                                            user_ids=np.array([10, 20]))
+        assert numpy_ids.user_ids == [10, 20], numpy_ids.user_ids
+        bad_lists = np.array(lists)
+        bad_lists[0, 0] = dataset.n_items
+        expect_input_error(lambda: trd.evaluate(bad_lists, dataset), "lists[0, 0]", "not an item")
+        bad_lists[0, 0] = bad_lists[0, 1]
+        expect_input_error(lambda: trd.evaluate(bad_lists, dataset), "lists[0]", "twice")
+        expect_input_error(lambda: trd.evaluate(lists + 0.25, dataset), "expected integers")
+        try:
+            trd.Knowledge(dataset="d.h5", **{k: v for k, v in numpy_knowledge(dataset, "rl", 1).items()
+                                            if k != "dataset"})
+        except TypeError as error:
+            assert "trd.Dataset" in str(error), str(error)
+        else:
+            raise AssertionError("a path was taken for a trd.Dataset")
+
         # A dataset built in Python, written, and read by the binary.
         trd.write_dataset(path("py.h5"), other)
         summary = run_json("inspect", path("py.h5"))

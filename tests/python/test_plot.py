@@ -9,7 +9,10 @@ import subprocess
 import sys
 import tempfile
 
-TRD = os.path.abspath(sys.argv[1])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "cli"))
+from common import TRD, import_or_skip  # noqa: E402
+
 EXPECTED = {"learning_curve.png": (1200, 360), "test_comparison.png": (1200, 640)}
 
 
@@ -21,14 +24,9 @@ def png_size(path):
 
 
 def main():
-    try:
-        import matplotlib.image
-    except ImportError:
-        message = "matplotlib not importable (Debian package python3-matplotlib)"
-        if os.environ.get("CI") == "true":
-            raise AssertionError("CI=true and " + message)
-        print("SKIPPED: " + message)
+    if import_or_skip("matplotlib", "python3-matplotlib") is None:
         return
+    import matplotlib.image
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = os.path.join(tmp, "run")
         proc = subprocess.run(
