@@ -49,7 +49,8 @@ void check_train_settings(const TrainSettings& settings) {
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
                         const JudgedSplit& valid, const TrainSettings& settings,
                         const std::string& best_checkpoint,
-                        const std::function<void(const EpochRecord&)>& on_epoch) {
+                        const std::function<void(const EpochRecord&)>& on_epoch,
+                        const std::function<void(double done)>& on_progress) {
   check_train_settings(settings);
   const auto start = std::chrono::steady_clock::now();
   VecSettings vec;
@@ -97,6 +98,10 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
         loss_sum += loss;
         exploration = named(values, "exploration", exploration);
         ++losses;
+      }
+      if (on_progress) {
+        on_progress(static_cast<double>((epoch - 1) * steps_per_epoch + s + 1) /
+                    static_cast<double>(settings.epochs * steps_per_epoch));
       }
     }
     const Evaluation evaluation =

@@ -61,11 +61,14 @@ void check_train_settings(const TrainSettings& settings);
 
 /// Trains `agent` on `train`'s env for settings.epochs epochs, judging the
 /// greedy agent on `valid` after each; the best epoch's state is saved to
-/// `best_checkpoint` and reloaded at the end. `on_epoch` sees every record.
+/// `best_checkpoint` and reloaded at the end. `on_epoch` sees every record;
+/// `on_progress`, when given, the share of all epochs' env steps done, after
+/// every step (for a progress line: it must be cheap).
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
                         const JudgedSplit& valid, const TrainSettings& settings,
                         const std::string& best_checkpoint,
-                        const std::function<void(const EpochRecord&)>& on_epoch);
+                        const std::function<void(const EpochRecord&)>& on_epoch,
+                        const std::function<void(double done)>& on_progress = {});
 
 /// Every user's teacher list re-ranked by the greedy agent (rerank_lists()
 /// with the agent as policy and its score_slots() as scores), built with

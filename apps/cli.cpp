@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +16,11 @@
 
 namespace trd::cli {
 namespace {
+
+bool stderr_is_terminal() {
+  static const bool kTerminal = ::isatty(STDERR_FILENO) != 0;
+  return kTerminal;
+}
 
 // Boost reads "-1" as an unsigned 2^64 - 1; a negative count or seed is a typo.
 void reject_negative_unsigned(const po::parsed_options& parsed, const po::options_description& all,
@@ -122,13 +129,53 @@ std::optional<std::string> find_in_data_dirs(const std::string& relative,
   return std::nullopt;
 }
 
-void show_progress(const std::string& text, bool last) {
-  static const bool kTerminal = ::isatty(STDERR_FILENO) != 0;
-  if (kTerminal) {
-    std::cerr << "\r\033[K" << text << (last ? "\n" : "") << std::flush;
+std::string duration_text(double seconds) {
+  const long total = std::lround(std::max(0.0, seconds));
+  char text[48];
+  if (total < 60) {
+    std::snprintf(text, sizeof text, "%ld s", total);
+  } else if (total < 3600) {
+    std::snprintf(text, sizeof text, "%ld min %ld s", total / 60, total % 60);
+  } else {
+    std::snprintf(text, sizeof text, "%ld h %ld min", total / 3600, (total % 3600) / 60);
+  }
+  return text;
+}
+
+ProgressMeter::ProgressMeter(std::string label, double plain_interval_s)
+    : label_(std::move(label)), plain_interval_s_(plain_interval_s), start_(now_seconds()) {}
+
+std::string ProgressMeter::eta(double fraction) const {
+  const double elapsed = now_seconds() - start_;
+  if (fraction <= 0) return duration_text(elapsed) + " so far";
+  if (fraction >= 1) return "done in " + duration_text(elapsed);
+  return duration_text(elapsed) + " so far, about " +
+         duration_text(elapsed / fraction * (1 - fraction)) + " left";
+}
+
+void ProgressMeter::update(double fraction, const std::string& detail) {
+  const double now = now_seconds();
+  const double interval = stderr_is_terminal() ? 0.25 : plain_interval_s_;
+  if (now - last_shown_ < interval) return;
+  last_shown_ = now;
+  char percent[16];
+  std::snprintf(percent, sizeof percent, "%3.0f%%", 100.0 * fraction);
+  const std::string text = label_ + ": " + percent + (detail.empty() ? "" : " " + detail) + ", " +
+                           eta(fraction);
+  if (stderr_is_terminal()) {
+    std::cerr << "\r\033[K" << text << std::flush;
+    live_shown_ = true;
   } else {
     std::cerr << text << "\n";
   }
+}
+
+void ProgressMeter::line(double fraction, const std::string& text) {
+  if (live_shown_) std::cerr << "\r\033[K";
+  live_shown_ = false;
+  std::cerr << text << (fraction < 1 ? " (" + eta(fraction) + ")" : "") << "\n";
+  // The next plain update waits a full interval after a line.
+  last_shown_ = now_seconds();
 }
 
 double now_seconds() {

@@ -50,9 +50,30 @@ std::vector<std::string> data_dirs(const std::string& data_dir_flag);
 std::optional<std::string> find_in_data_dirs(const std::string& relative,
                                              const std::string& data_dir_flag);
 
-/// Progress on long work, on stderr: one live line rewritten in place on a
-/// terminal, one plain line per update when stderr is a file or a pipe.
-void show_progress(const std::string& text, bool last);
+/// Progress of long work on stderr with an estimate of the time left, from
+/// the rate so far: a live line rewritten in place on a terminal (a few times
+/// a second at most), else a plain line at most every `plain_interval_s`.
+class ProgressMeter {
+ public:
+  explicit ProgressMeter(std::string label, double plain_interval_s = 15.0);
+  /// `fraction` of the work is done; prints when an update is due.
+  void update(double fraction, const std::string& detail = "");
+  /// A line that stays (an epoch's figures), with the time left appended
+  /// while work remains.
+  void line(double fraction, const std::string& text);
+
+ private:
+  std::string eta(double fraction) const;
+
+  std::string label_;
+  double plain_interval_s_;
+  double start_;
+  double last_shown_ = -1e300;
+  bool live_shown_ = false;
+};
+
+/// "42 s", "3 min 5 s", "1 h 12 min".
+std::string duration_text(double seconds);
 
 /// Seconds since an arbitrary epoch, for timings.
 double now_seconds();

@@ -118,12 +118,19 @@ int run_teacher(const std::vector<std::string>& args) {
 
   const double start = now_seconds();
   double last_loss = 0;
+  const std::string progress_label = name + " " + kSplitNames[stage];
+  ProgressMeter progress(progress_label);
   teacher->fit(fitted_on, init ? &*init : nullptr, [&](int epoch, int epochs, double loss) {
     last_loss = loss;
-    char line[160];
-    std::snprintf(line, sizeof line, "%s %s: epoch %d/%d, loss %.5f, %.1f s", name.c_str(),
-                  kSplitNames[stage], epoch, epochs, loss, now_seconds() - start);
-    show_progress(line, epoch == epochs);
+    char detail[96];
+    std::snprintf(detail, sizeof detail, "epoch %d/%d, loss %.5f", epoch, epochs, loss);
+    const double done = static_cast<double>(epoch) / epochs;
+    if (epoch == epochs) {
+      progress.line(done, progress_label + ": " + detail + ", " +
+                              duration_text(now_seconds() - start));
+    } else {
+      progress.update(done, detail);
+    }
   });
   const double fitted = now_seconds();
   if (!std::isfinite(last_loss)) {

@@ -81,8 +81,11 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   std::ofstream log(log_path);
   log << "epoch,mean_return,loss,exploration,valid_ndcg@" << training.selection_k
       << ",valid_precision@1,seconds,best\n";
-  const TrainResult result =
-      train_agent(*student, train_data, env, valid, training, checkpoint, [&](const EpochRecord& r) {
+  ProgressMeter progress("trd train");
+  int epoch_running = 1;
+  const TrainResult result = train_agent(
+      *student, train_data, env, valid, training, checkpoint,
+      [&](const EpochRecord& r) {
         log << r.epoch << "," << r.mean_return << "," << r.loss << "," << r.exploration << ","
             << r.valid_ndcg << "," << r.valid_precision1 << "," << r.seconds << "," << r.best
             << std::endl;
@@ -93,7 +96,12 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                       r.epoch, training.epochs, r.mean_return, r.loss, r.exploration,
                       training.selection_k, r.valid_ndcg, r.valid_precision1, r.seconds,
                       r.best ? "  *" : "");
-        show_progress(line, r.epoch == training.epochs);
+        progress.line(static_cast<double>(r.epoch) / training.epochs, line);
+        epoch_running = r.epoch + 1;
+      },
+      [&](double done) {
+        progress.update(done, "(epoch " + std::to_string(epoch_running) + "/" +
+                                  std::to_string(training.epochs) + ")");
       });
 
   const std::string at_k = "@" + std::to_string(training.selection_k);
