@@ -32,13 +32,19 @@ const AgentRegistration& AgentRegistry::find(const std::string& name) const {
                    "; a plugin's agents need --agent-library)");
 }
 
-std::string AgentRegistry::names_text() const {
+std::string list_text(const std::vector<std::string>& names, const std::string& last) {
   std::string text;
-  for (std::size_t i = 0; i < registrations_.size(); ++i) {
-    if (i > 0) text += i + 1 == registrations_.size() ? " or " : ", ";
-    text += registrations_[i].name;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) text += i + 1 == names.size() ? " " + last + " " : ", ";
+    text += names[i];
   }
   return text;
+}
+
+std::string AgentRegistry::names_text() const {
+  std::vector<std::string> names;
+  for (const AgentRegistration& registration : registrations_) names.push_back(registration.name);
+  return list_text(names, "or");
 }
 
 nlohmann::json AgentRegistry::default_settings(const std::string& name) const {

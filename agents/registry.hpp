@@ -98,6 +98,9 @@ class AgentRegistry {
   std::vector<AgentRegistration> registrations_;
 };
 
+/// "a, b and c" with `last` = "and" ("or" for a choice).
+std::string list_text(const std::vector<std::string>& names, const std::string& last);
+
 /// dqn, ddpg, teacher and random; an explicit call, because a static library
 /// drops self-registering objects no one references.
 void register_builtin_agents(AgentRegistry& registry);

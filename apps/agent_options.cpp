@@ -50,10 +50,14 @@ AgentRegistry& agent_registry() {
 po::options_description agent_choice_options() {
   po::options_description options("Agent options");
   // clang-format off
+  std::string agents;
+  for (const AgentRegistration& registration : agent_registry().registrations()) {
+    agents += "; " + registration.name + ": " + registration.summary;
+  }
   options.add_options()
       ("agent", po::value<std::string>()->default_value("dqn"),
-       ("the student: " + agent_registry().names_text() +
-        " (built in), or one an --agent-library registers; its own flags follow").c_str())
+       ("the student" + agents + "; or one an --agent-library registers. Each agent's own flags "
+        "follow").c_str())
       ("agent-library", po::value<std::vector<std::string>>()->composing()->value_name("PATH.so"),
        "load agents from a plugin (agents/plugin.hpp; repeatable)");
   // clang-format on
@@ -79,23 +83,26 @@ po::variables_map peek_agent_flags(const std::vector<std::string>& args) {
   return values;
 }
 
+void load_libraries(const po::variables_map& peeked) {
+  if (peeked.count("agent-library") == 0) return;
+  for (const std::string& path : peeked["agent-library"].as<std::vector<std::string>>()) {
+    load_agent_library(path, agent_registry());
+  }
+}
+
 }  // namespace
 
 void load_agent_libraries(const std::vector<std::string>& args) {
-  const po::variables_map values = peek_agent_flags(args);
-  if (values.count("agent-library") == 0) return;
-  for (const std::string& path : values["agent-library"].as<std::vector<std::string>>()) {
-    load_agent_library(path, agent_registry());
-  }
+  load_libraries(peek_agent_flags(args));
 }
 
 std::optional<po::variables_map> parse_with_agent(const std::string& command,
                                                   const std::string& usage,
                                                   const po::options_description& options,
                                                   const std::vector<std::string>& args) {
-  load_agent_libraries(args);
-  const AgentRegistry& registry = agent_registry();
   const po::variables_map peeked = peek_agent_flags(args);
+  load_libraries(peeked);
+  const AgentRegistry& registry = agent_registry();
   const std::string agent = peeked.count("agent") ? peeked["agent"].as<std::string>() : "dqn";
   po::options_description with_agent;
   with_agent.add(options);
@@ -118,11 +125,8 @@ std::optional<po::variables_map> parse_with_agent(const std::string& command,
       }
     }
     if (owners.empty()) throw;
-    std::string whose = owners.size() == 1 ? "agent " : "agents ";
-    for (std::size_t i = 0; i < owners.size(); ++i) {
-      whose += (i == 0 ? "" : i + 1 == owners.size() ? " and " : ", ") + owners[i];
-    }
-    throw InputError(flag + " is a flag of " + whose + ", not of --agent " + agent);
+    throw InputError(flag + " is a flag of " + (owners.size() == 1 ? "agent " : "agents ") +
+                     list_text(owners, "and") + ", not of --agent " + agent);
   }
 }
 

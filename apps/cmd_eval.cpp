@@ -161,14 +161,11 @@ int run_eval(const std::vector<std::string>& args) {
                  return fixed4(evaluation.mean[m * ks.size() + j]);
                });
 
-  nlohmann::json figures = {{"command", "eval"},
-                            {"teacher", knowledge.teacher},
-                            {"split", kSplitNames[split]},
-                            {"candidates", n_candidates},
-                            {"users", evaluation.users.size()},
-                            {"users_without_history", evaluation.users_without_history},
-                            {"users_with_hit", evaluation.users_with_hit},
-                            {"mean_first_hit", evaluation.mean_first_hit}};
+  nlohmann::json figures = evaluation_figures(evaluation);
+  figures.update({{"command", "eval"},
+                  {"teacher", knowledge.teacher},
+                  {"split", kSplitNames[split]},
+                  {"candidates", n_candidates}});
   std::ostringstream csv;
   csv.precision(10);
   csv << "metric,k,value,difference,low,high\n";
@@ -196,7 +193,6 @@ int run_eval(const std::vector<std::string>& args) {
     for (std::size_t j = 0; j < ks.size(); ++j) {
       const std::size_t c = m * ks.size() + j;
       const std::string key = metric_key(m, ks[j]);
-      figures[key] = evaluation.mean[c];
       csv << kMetricNames[m] << "," << ks[j] << "," << evaluation.mean[c];
       if (!intervals.empty()) {
         figures["compare"][key] = {{"difference", intervals[c].mean_difference},

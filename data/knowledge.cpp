@@ -61,30 +61,13 @@ void require_finite(const std::string& path, const std::string& where, const Row
   }
 }
 
-// Each row: items in [0, n_items) then only -1 padding, no item twice, scores
-// finite and non-increasing over the real items.
+// Each row: items as check_ranked_items() says, scores finite and
+// non-increasing over the real items.
 void validate_ranking(const std::string& path, const RowMatrixXi& items, const RowMatrixXf& scores,
                       int32_t n_items) {
-  std::vector<int64_t> last_row_with(static_cast<std::size_t>(n_items), -1);
+  check_ranked_items(items, n_items, path, "/ranking/items");
   for (Eigen::Index r = 0; r < items.rows(); ++r) {
-    bool padding = false;
-    for (Eigen::Index c = 0; c < items.cols(); ++c) {
-      const int32_t item = items(r, c);
-      const std::string at = "/ranking/items" + shape_text(r, c);
-      if (item == -1) {
-        padding = true;
-        continue;
-      }
-      if (item < -1 || item >= n_items) {
-        throw InputError(path + ": " + at + " = " + std::to_string(item) +
-                         " is outside [0, n_items = " + std::to_string(n_items) +
-                         ") (-1 pads short lists)");
-      }
-      if (padding) throw InputError(path + ": " + at + " follows -1 padding (pad only at the end)");
-      if (last_row_with[item] == r) {
-        throw InputError(path + ": " + at + " repeats item " + std::to_string(item));
-      }
-      last_row_with[item] = r;
+    for (Eigen::Index c = 0; c < items.cols() && items(r, c) != -1; ++c) {
       if (!std::isfinite(scores(r, c))) {
         throw InputError(path + ": /ranking/scores" + shape_text(r, c) + " is " +
                          std::to_string(scores(r, c)) + " (expected finite values)");
@@ -163,6 +146,34 @@ void read_state_group(const H5::Group& group, const std::string& prefix, const s
 }
 
 }  // namespace
+
+void check_ranked_items(const RowMatrixXi& items, int32_t n_items, const std::string& source,
+                        const std::string& where) {
+  std::vector<int64_t> last_row_with(static_cast<std::size_t>(n_items), -1);
+  for (Eigen::Index r = 0; r < items.rows(); ++r) {
+    bool padding = false;
+    for (Eigen::Index c = 0; c < items.cols(); ++c) {
+      const int32_t item = items(r, c);
+      const std::string at = where + shape_text(r, c);
+      if (item == -1) {
+        padding = true;
+        continue;
+      }
+      if (item < -1 || item >= n_items) {
+        throw InputError(source + ": " + at + " = " + std::to_string(item) +
+                         " is outside [0, n_items = " + std::to_string(n_items) +
+                         ") (-1 pads short lists)");
+      }
+      if (padding) {
+        throw InputError(source + ": " + at + " follows -1 padding (pad only at the end)");
+      }
+      if (last_row_with[item] == r) {
+        throw InputError(source + ": " + at + " repeats item " + std::to_string(item));
+      }
+      last_row_with[item] = r;
+    }
+  }
+}
 
 void check_knowledge(const Knowledge& k, const std::string& source) {
   if (k.n_users < 1 || k.n_items < 1) {

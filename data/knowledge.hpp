@@ -53,6 +53,12 @@ struct Knowledge {
 inline constexpr const char* kKnowledgeFormat = "trd-knowledge";
 inline constexpr int64_t kKnowledgeVersion = 1;
 
+/// InputError naming `source` and `where` (the array's name) unless each row
+/// of `items` holds item ids in [0, n_items), then only -1 padding, and no
+/// item twice: what a ranked list must be to be scored.
+void check_ranked_items(const RowMatrixXi& items, int32_t n_items, const std::string& source,
+                        const std::string& where);
+
 /// What read_knowledge checks of the content (shapes, id ranges, finite
 /// values, sorted scores, no repeats); InputError naming `source` (a path, or
 /// what built the knowledge) and the problem.

@@ -181,6 +181,20 @@ std::string metric_key(int m, int k) {
   return std::string(kMetricNames[m]) + "@" + std::to_string(k);
 }
 
+nlohmann::json evaluation_figures(const Evaluation& evaluation) {
+  nlohmann::json figures = {{"users", evaluation.users.size()},
+                            {"users_without_history", evaluation.users_without_history},
+                            {"users_with_hit", evaluation.users_with_hit},
+                            {"mean_first_hit", evaluation.mean_first_hit}};
+  const std::size_t n_ks = evaluation.ks.size();
+  for (int m = 0; m < kNumMetrics; ++m) {
+    for (std::size_t j = 0; j < n_ks; ++j) {
+      figures[metric_key(m, evaluation.ks[j])] = evaluation.mean[m * n_ks + j];
+    }
+  }
+  return figures;
+}
+
 double Evaluation::value(Metric m, int k) const {
   const auto found = std::find(ks.begin(), ks.end(), k);
   if (found == ks.end()) {

@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct Evaluation {
   /// Mean of metric `m` at cutoff `k`; throws InputError if k is not in ks.
   double value(Metric m, int k) const;
 };
+
+/// What `trd eval --json` reports of an evaluation: users, users_with_hit,
+/// users_without_history, mean_first_hit and each mean under metric_key().
+nlohmann::json evaluation_figures(const Evaluation& evaluation);
 
 /// Scores `lists` (row u = user u's ranked list, best first, -1 padded)
 /// against `held_out`, averaging over users with >= 1 held-out item.

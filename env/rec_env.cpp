@@ -357,6 +357,24 @@ StepResult RecEnv::step(int action) {
   return result;
 }
 
+namespace {
+
+// A user whose teacher list is empty would start with no valid slot, an
+// episode no action can play.
+bool has_teacher_list(const EnvData& data, int32_t user) {
+  return data.lists.cols() > 0 && data.lists(user, 0) >= 0;
+}
+
+}  // namespace
+
+std::vector<int32_t> playable_users(const EnvData& data) {
+  std::vector<int32_t> users;
+  for (int32_t u = 0; u < data.n_users; ++u) {
+    if (data.rewarded.size(u) > 0 && has_teacher_list(data, u)) users.push_back(u);
+  }
+  return users;
+}
+
 VecRecEnv::VecRecEnv(const EnvData& data, const EnvSettings& env_settings,
                      const VecSettings& settings)
     : data_(&data),
@@ -364,14 +382,7 @@ VecRecEnv::VecRecEnv(const EnvData& data, const EnvSettings& env_settings,
       settings_(settings),
       rows_(data, env_settings, std::max(1, settings.batch)) {
   if (settings.batch < 1) throw InputError("batch must be at least 1");
-  // A user whose teacher list is empty would start with no valid slot, an
-  // episode no action can play.
-  auto has_list = [&data](int32_t u) { return data.lists.cols() > 0 && data.lists(u, 0) >= 0; };
-  if (settings_.users.empty()) {
-    for (int32_t u = 0; u < data.n_users; ++u) {
-      if (data.rewarded.size(u) > 0 && has_list(u)) settings_.users.push_back(u);
-    }
-  }
+  if (settings_.users.empty()) settings_.users = playable_users(data);
   if (settings_.users.empty()) {
     throw InputError("no user to play: none has a rewarded item (an empty split?)");
   }
@@ -380,7 +391,9 @@ VecRecEnv::VecRecEnv(const EnvData& data, const EnvSettings& env_settings,
       throw InputError("user " + std::to_string(u) + " is outside [0, " +
                        std::to_string(data.n_users) + ")");
     }
-    if (!has_list(u)) throw InputError("user " + std::to_string(u) + " has an empty teacher list");
+    if (!has_teacher_list(data, u)) {
+      throw InputError("user " + std::to_string(u) + " has an empty teacher list");
+    }
   }
   final_.resize(settings.batch, env_settings.history_length, env_settings.n_actions, data.n_items,
                 rows_.features().width());

@@ -234,6 +234,10 @@ class RecEnv {
   bool done_ = true;
 };
 
+/// Users with a rewarded item and a teacher list: whom a VecRecEnv plays by
+/// default.
+std::vector<int32_t> playable_users(const EnvData& data);
+
 /// How a VecRecEnv picks the user of each new episode.
 enum class UserOrder {
   kSequential,  ///< sub-env i plays users[i], users[i + B], ...: each user once (evaluation)

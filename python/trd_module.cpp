@@ -486,7 +486,7 @@ class BatchEnv {
 // ---------------------------------------------------------------------------
 // Metrics.
 
-py::dict evaluate_lists(const py::object& lists, const Dataset& dataset, const std::string& split,
+py::object evaluate_lists(const py::object& lists, const Dataset& dataset, const std::string& split,
                         const std::vector<int>& ks, int n_candidates, uint64_t candidate_seed) {
   const RowMatrixXi items = to_matrix<RowMatrixXi>(lists, "lists");
   if (items.rows() != dataset.n_users()) {
@@ -494,25 +494,7 @@ py::dict evaluate_lists(const py::object& lists, const Dataset& dataset, const s
                      std::to_string(dataset.n_users()) + " users");
   }
   if (n_candidates < 0) throw InputError("candidates must be 0 (full ranking) or positive");
-  // What read_knowledge checks of a file's lists: ids of items, -1 padding,
-  // no item twice in a list (it would count as two hits).
-  std::vector<Eigen::Index> seen_in_row(static_cast<std::size_t>(dataset.n_items()), -1);
-  for (Eigen::Index u = 0; u < items.rows(); ++u) {
-    for (Eigen::Index j = 0; j < items.cols(); ++j) {
-      const int32_t item = items(u, j);
-      if (item == -1) continue;
-      if (item < 0 || item >= dataset.n_items()) {
-        throw InputError("lists[" + std::to_string(u) + ", " + std::to_string(j) +
-                         "] = " + std::to_string(item) + " is not an item id (0 to " +
-                         std::to_string(dataset.n_items() - 1) + ", or -1 padding)");
-      }
-      if (seen_in_row[static_cast<std::size_t>(item)] == u) {
-        throw InputError("lists[" + std::to_string(u) + "] holds item " + std::to_string(item) +
-                         " twice");
-      }
-      seen_in_row[static_cast<std::size_t>(item)] = u;
-    }
-  }
+  check_ranked_items(items, dataset.n_items(), "trd.evaluate", "lists");
   const Split stage = parse_stage(split, "split");
   const SplitUsers users(dataset, stage);
   std::optional<UserItems> candidates;
@@ -522,19 +504,9 @@ py::dict evaluate_lists(const py::object& lists, const Dataset& dataset, const s
   }
   const Evaluation evaluation =
       evaluate(items, users.held_out, users.seen, candidates ? &*candidates : nullptr, ks);
-  py::dict figures;
-  figures["split"] = kSplitNames[stage];
-  figures["candidates"] = n_candidates;
-  figures["users"] = evaluation.users.size();
-  figures["users_without_history"] = evaluation.users_without_history;
-  figures["users_with_hit"] = evaluation.users_with_hit;
-  figures["mean_first_hit"] = evaluation.mean_first_hit;
-  for (int m = 0; m < kNumMetrics; ++m) {
-    for (std::size_t j = 0; j < ks.size(); ++j) {
-      figures[py::str(metric_key(m, ks[j]))] = evaluation.mean[m * ks.size() + j];
-    }
-  }
-  return figures;
+  nlohmann::json figures = evaluation_figures(evaluation);
+  figures.update({{"split", kSplitNames[stage]}, {"candidates", n_candidates}});
+  return py::module_::import("json").attr("loads")(figures.dump());
 }
 
 }  // namespace
@@ -665,17 +637,7 @@ PYBIND11_MODULE(_trd, m) {
              return observation_views(self.cast<const SingleEnv&>().env().observations(), self,
                                       true);
            })
-      .def("playable_users",
-           [](const SingleEnv& e) {
-             std::vector<int32_t> users;
-             const EnvData& data = *e.data();
-             for (int32_t u = 0; u < data.n_users; ++u) {
-               if (data.rewarded.size(u) > 0 && data.lists.cols() > 0 && data.lists(u, 0) >= 0) {
-                 users.push_back(u);
-               }
-             }
-             return users;
-           })
+      .def("playable_users", [](const SingleEnv& e) { return playable_users(*e.data()); })
       .def("feature_tables", [](const SingleEnv& e) { return FeatureTables(e.data()); });
 
   py::class_<BatchEnv>(m, "BatchEnv")

@@ -168,7 +168,8 @@ def student_lists(agent, dataset, knowledge, split, settings):
             picks.setdefault(int(row_user[r]), [])
     lists = np.array(teacher, copy=True)
     for user, items in picks.items():
-        rest = [i for i in teacher[user] if i not in set(items)]
+        picked = set(items)
+        rest = [i for i in teacher[user] if i not in picked]
         lists[user] = (items + rest)[:teacher.shape[1]]
     return lists
 

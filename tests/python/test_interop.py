@@ -161,9 +161,10 @@ def main():
         assert numpy_ids.user_ids == [10, 20], numpy_ids.user_ids
         bad_lists = np.array(lists)
         bad_lists[0, 0] = dataset.n_items
-        expect_input_error(lambda: trd.evaluate(bad_lists, dataset), "lists[0, 0]", "not an item")
+        expect_input_error(lambda: trd.evaluate(bad_lists, dataset), "lists[0, 0]", "outside")
         bad_lists[0, 0] = bad_lists[0, 1]
-        expect_input_error(lambda: trd.evaluate(bad_lists, dataset), "lists[0]", "twice")
+        expect_input_error(lambda: trd.evaluate(bad_lists, dataset), "lists[0, 1]",
+                           "repeats item")
         expect_input_error(lambda: trd.evaluate(lists + 0.25, dataset), "expected integers")
         try:
             trd.Knowledge(dataset="d.h5", **{k: v for k, v in numpy_knowledge(dataset, "rl", 1).items()
