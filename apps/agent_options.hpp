@@ -8,6 +8,7 @@
 #include "agents/registry.hpp"
 #include "agents/training.hpp"
 #include "apps/cli.hpp"
+#include "apps/protocol_checks.hpp"
 #include "data/dataset.hpp"
 #include "data/knowledge.hpp"
 #include "data/protocol.hpp"
@@ -51,35 +52,6 @@ std::optional<po::variables_map> parse_with_agent(const std::string& command,
 EnvSettings env_settings(const po::variables_map& values);
 AgentConfig agent_config(const po::variables_map& values);
 TrainSettings train_settings(const po::variables_map& values);
-
-/// InputError naming `source` (the list-length flag or the knowledge file)
-/// when the window or the episode is longer than the teacher's lists of
-/// `list_length` items: those slots could never hold an item, and a huge
-/// window would only fill memory.
-void check_window_fits(const EnvSettings& env, int list_length, const std::string& source);
-
-/// InputError unless `knowledge` holds lists for `expected` (its stage
-/// attribute); `role` says what the file is used as ("trd train --knowledge").
-void check_stage(const Knowledge& knowledge, const std::string& knowledge_path, Split expected,
-                 const std::string& role);
-
-/// InputError naming `dataset_path` when `split` has no rows; `why` says
-/// what that split was needed for.
-void check_split_not_empty(const Dataset& dataset, const std::string& dataset_path, Split split,
-                           const std::string& why);
-
-/// InputError when `knowledge` records a warm start from another file than
-/// the one at `earlier_crc32` (the earlier stage the student's tables come
-/// from); a fresh fit or a file without the attribute passes.
-void check_warm_start_from(const Knowledge& knowledge, const std::string& knowledge_path,
-                           const std::string& earlier_crc32, const std::string& earlier_path);
-
-/// What a report says of how a knowledge file was ranked.
-std::string protocol_text(const Knowledge& knowledge, const std::string& knowledge_path,
-                          int n_candidates);
-
-/// The identity of a knowledge file, as a checkpoint sidecar records it.
-nlohmann::json knowledge_summary(const Knowledge& knowledge, const std::string& path);
 
 /// Trains an agent (see `trd train --help`) into `out_dir`: agent.pt (the best
 /// epoch on valid), agent.json (its sidecar) and train.csv (one line per

@@ -6,7 +6,7 @@
 #include <optional>
 #include <sstream>
 
-#include "apps/agent_options.hpp"
+#include "apps/protocol_checks.hpp"
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "apps/student.hpp"
@@ -15,6 +15,7 @@
 #include "data/error.hpp"
 #include "data/knowledge.hpp"
 #include "data/metrics.hpp"
+#include "data/protocol.hpp"
 #include "data/ranking.hpp"
 #include "data/report.hpp"
 
@@ -72,7 +73,6 @@ int run_eval(const std::vector<std::string>& args) {
        "held-out labels)")
       ("threads", po::value<int>()->default_value(1), "with --agent: LibTorch threads");
   // clang-format on
-  load_agent_libraries(args);
   const auto values =
       parse("eval", "--dataset FILE --knowledge FILE [--agent DIR] [options]", options, args);
   if (!values) return kExitOk;
@@ -95,9 +95,16 @@ int run_eval(const std::vector<std::string>& args) {
   if (!csv_path.empty()) {
     check_output_file(csv_path, "--csv", {dataset_path, knowledge_path, compare_path});
   }
+  const bool agent_libraries_given = v.count("agent-library") > 0;
+  if (v["agent"].as<std::string>().empty() && agent_libraries_given) {
+    throw InputError("--agent-library loads the agent of an --agent folder; no --agent was given");
+  }
   if (!v["agent"].as<std::string>().empty()) {
     if (!compare_path.empty()) throw InputError("--compare and --agent cannot be combined");
     StudentReportInputs inputs;
+    if (agent_libraries_given) {
+      inputs.agent_libraries = v["agent-library"].as<std::vector<std::string>>();
+    }
     inputs.dataset_path = dataset_path;
     inputs.knowledge_path = knowledge_path;
     inputs.agent_dir = v["agent"].as<std::string>();

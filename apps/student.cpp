@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "agents/plugin.hpp"
 #include "agents/registry.hpp"
 #include "agents/training.hpp"
 #include "apps/agent_options.hpp"
@@ -158,6 +159,7 @@ LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
 }
 
 nlohmann::json report_student(const StudentReportInputs& in) {
+  for (const std::string& path : in.agent_libraries) load_agent_library(path, agent_registry());
   const Dataset dataset = read_dataset(in.dataset_path);
   const Knowledge knowledge = read_knowledge(in.knowledge_path);
   check_knowledge_matches(knowledge, in.knowledge_path, dataset, in.dataset_path);

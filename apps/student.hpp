@@ -56,6 +56,7 @@ struct StudentReportInputs {
   std::string dataset_path;
   std::string knowledge_path;  ///< the teacher's knowledge for the evaluated split
   std::string agent_dir;
+  std::vector<std::string> agent_libraries;  ///< plugins loaded first (--agent-library)
   std::string out_dir;  ///< where recommendations.csv/.h5 and eval.csv/.md go
   Split split = kTest;
   int candidates = 0;  ///< 0: full ranking

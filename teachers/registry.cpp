@@ -7,7 +7,6 @@
 #include "teachers/item2vec.hpp"
 #include "teachers/itemknn.hpp"
 #include "teachers/mostpop.hpp"
-#include "teachers/neural/neumf.hpp"
 #include "teachers/puresvd.hpp"
 
 namespace trd {
@@ -64,14 +63,15 @@ TeacherSettings default_settings(const std::string& name) {
   unknown_teacher(name);
 }
 
-std::unique_ptr<Teacher> make_teacher(const std::string& name, const TeacherSettings& settings) {
+std::unique_ptr<Teacher> make_eigen_teacher(const std::string& name,
+                                            const TeacherSettings& settings) {
   check_teacher_settings(settings);
   if (name == "mostpop") return std::make_unique<MostPop>();
   if (name == "itemknn") return std::make_unique<ItemKnn>(settings);
   if (name == "bprmf") return std::make_unique<BprMf>(settings);
   if (name == "item2vec") return std::make_unique<Item2Vec>(settings);
   if (name == "puresvd") return std::make_unique<PureSvd>(settings);
-  if (name == "neumf") return std::make_unique<NeuMf>(settings);
+  if (name == "neumf") return nullptr;
   unknown_teacher(name);
 }
 

@@ -20,10 +20,16 @@ TeacherSettings default_settings(const std::string& name);
 /// rules (puresvd's dim against the data, item2vec's negatives).
 void check_teacher_settings(const TeacherSettings& settings);
 
-/// The teacher called `name`; InputError for an unknown name. An explicit
-/// factory (not self-registration, which static linking drops); settings are
-/// checked with check_teacher_settings(). Built into
-/// trd_teachers_neural because it names NeuMF too.
+/// The teacher called `name` when it is an Eigen one, nullptr when it needs
+/// LibTorch (neumf); InputError for an unknown name. Settings are checked
+/// with check_teacher_settings(). An explicit factory, not self-registration,
+/// which static linking drops.
+std::unique_ptr<Teacher> make_eigen_teacher(const std::string& name,
+                                            const TeacherSettings& settings);
+
+/// Every teacher by name, NeuMF included: defined in trd_teachers_neural
+/// (teachers/neural/registry.cpp). The trd executable, which never loads
+/// LibTorch, defines it without NeuMF (apps/libtorch_handoff.cpp).
 std::unique_ptr<Teacher> make_teacher(const std::string& name, const TeacherSettings& settings);
 
 }  // namespace trd

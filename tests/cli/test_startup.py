@@ -1,0 +1,88 @@
+"""trd starts without LibTorch for the commands that do not need it, and hands
+the others to trd-torch on the same command line (apps/libtorch_commands.hpp).
+The dynamic loader's own log (LD_DEBUG=files) names every library a process
+maps, the ones opened at run time included."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from common import TRD, run
+
+TRD_TORCH = os.path.join(os.path.dirname(TRD), "trd-torch")
+
+
+def loaded_libraries(binary, *args, expect=0):
+    """Runs `binary ARGS` under LD_DEBUG=files; returns (stdout, the libraries it loaded)."""
+    env = dict(os.environ, LD_DEBUG="files")
+    proc = subprocess.run([binary, *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, env=env)
+    assert proc.returncode == expect, (args, proc.returncode, proc.stderr[-2000:])
+    names = {line.split("file=")[1].split()[0] for line in proc.stderr.splitlines()
+             if "file=" in line and "generating link map" in line}
+    return proc.stdout, names
+
+
+def loads_torch(names):
+    return any("libtorch" in name or "libc10" in name for name in names)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        d, rl = os.path.join(tmp, "d.h5"), os.path.join(tmp, "rl.h5")
+        light = [
+            ["--help"],
+            ["data", "--dataset", "synthetic", "--synthetic-interactions", "3000", "--out", d],
+            ["teacher", "--dataset", d, "--teacher", "bprmf", "--epochs", "1", "--stage", "rl",
+             "--out", rl],
+            ["teacher", "--dataset", d, "--teacher", "item2vec", "--epochs", "1", "--stage",
+             "valid", "--out", os.path.join(tmp, "valid.h5")],
+            ["inspect", d],
+            ["inspect", rl],
+            ["eval", "--dataset", d, "--knowledge", rl, "--split", "rl"],
+            ["eval", "--help"],
+            ["bench", "--help"],
+        ]
+        for args in light:
+            _, names = loaded_libraries(TRD, *args)
+            assert names, "LD_DEBUG gave no library names: the check would pass blindly"
+            assert not loads_torch(names), (args, sorted(n for n in names if "torch" in n))
+
+        # What needs LibTorch runs in trd-torch, with the same flags and output.
+        for args in (["train", "--help"], ["run", "--help"], ["recommend", "--help"]):
+            stdout, names = loaded_libraries(TRD, *args)
+            assert loads_torch(names), args
+            assert stdout == run(*args)[0]
+            assert stdout == subprocess.run([TRD_TORCH, *args], capture_output=True,
+                                            text=True).stdout
+        for args in (["teacher", "--help"], ["eval", "--help"], ["data", "--help"]):
+            torch_help = subprocess.run([TRD_TORCH, *args], capture_output=True, text=True)
+            assert run(*args)[0] == torch_help.stdout, args
+        neumf = os.path.join(tmp, "neumf.h5")
+        _, names = loaded_libraries(TRD, "teacher", "--dataset", d, "--teacher", "neumf",
+                                    "--epochs", "1", "--stage", "rl", "--out", neumf)
+        assert loads_torch(names) and os.path.getsize(neumf) > 0
+        # Bad input is still exit 2 before any hand-off.
+        _, names = loaded_libraries(TRD, "teacher", "--dataset", d, "--teacher", "neumf",
+                                    "--epochs", "-1", "--stage", "rl", "--out", neumf, expect=2)
+        assert not loads_torch(names)
+
+        # Without trd-torch beside it, trd says what is missing (exit 1), and
+        # the commands without LibTorch still work.
+        alone = os.path.join(tmp, "alone")
+        os.mkdir(alone)
+        shutil.copy(TRD, alone)
+        proc = subprocess.run([os.path.join(alone, "trd"), "train", "--help"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 1, proc
+        assert "needs LibTorch" in proc.stderr and os.path.join(alone, "trd-torch") in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        subprocess.run([os.path.join(alone, "trd"), "inspect", d], check=True,
+                       capture_output=True)
+    print("startup: OK")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
