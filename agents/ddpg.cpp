@@ -145,7 +145,8 @@ torch::Tensor DdpgAgent::scores_for(Networks& nets, const ObservationTensors& te
   const torch::Tensor dots = (slot_actions(nets, tensors) * vectors.unsqueeze(1)).sum(2);
   torch::Tensor scores = standardize_rows(dots, tensors.mask);
   if (settings_.teacher_weight != 0) {
-    scores = scores + settings_.teacher_weight * tensors.teacher_features.select(2, 0);
+    scores = scores + settings_.teacher_weight *
+                          standardize_rows(tensors.teacher_score, tensors.mask);
   }
   return masked(scores, tensors.mask);
 }
@@ -235,7 +236,8 @@ std::vector<NamedValue> DdpgAgent::update() {
     const torch::Tensor next_values =
         critic_value(*target_, flat, repeated_state, items.reshape({n * slots, -1}))
             .reshape({n, slots});
-    targets = dqn_targets(batch.rewards, batch.terminated, next.mask, next_scores, next_values,
+    targets = dqn_targets(batch.rewards, batch.terminated, next.mask,
+                          next_values.gather(1, best_valid_slots(next_scores, next.mask)).squeeze(1),
                           settings_.gamma);
   }
   const torch::Tensor state = online_->encoder->forward(states);

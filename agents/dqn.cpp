@@ -1,6 +1,7 @@
 #include "agents/dqn.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "agents/registry.hpp"
@@ -14,27 +15,44 @@ namespace {
 // The slot part reads the env's features and, opt-in, the candidate's
 // embedding with its products with the user and with the history mean: an
 // MLP learns dot products poorly from a plain concatenation.
+// Seconds between successive lap() calls.
+class PhaseClock {
+ public:
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return seconds;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 int64_t slot_inputs(const Spaces& spaces, int64_t dim, const DqnSettings& settings) {
   return spaces.n_features + (settings.slot_embeddings ? 3 * dim : 0);
 }
 
 }  // namespace
 
+torch::Tensor best_valid_slots(const torch::Tensor& next_online, const torch::Tensor& next_mask) {
+  return masked(next_online, next_mask).argmax(1, /*keepdim=*/true);
+}
+
 torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& terminated,
-                          const torch::Tensor& next_mask, const torch::Tensor& next_online,
-                          const torch::Tensor& next_target, double gamma) {
-  const torch::Tensor best = masked(next_online, next_mask).argmax(1, /*keepdim=*/true);
+                          const torch::Tensor& next_mask, const torch::Tensor& next_target_at_best,
+                          double gamma) {
   const torch::Tensor has_valid = next_mask.any(1);
-  const torch::Tensor bootstrap =
-      torch::where(has_valid & terminated.logical_not(), next_target.gather(1, best).squeeze(1),
-                   torch::zeros_like(rewards));
+  const torch::Tensor bootstrap = torch::where(has_valid & terminated.logical_not(),
+                                               next_target_at_best, torch::zeros_like(rewards));
   return rewards + gamma * bootstrap;
 }
 
 QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
     : pad_item_(spaces.pad_item),
       slot_embeddings_(settings.slot_embeddings),
-      state_embeddings_(settings.state_embeddings) {
+      state_embeddings_(settings.state_embeddings),
+      train_embeddings_(settings.train_embeddings) {
   embeddings_ =
       register_module("embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
   const int64_t dim = embeddings_->dim();
@@ -53,6 +71,19 @@ QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnS
 }
 
 torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
+  return slot_values(observations, observations.features, observations.window);
+}
+
+torch::Tensor QNetworkImpl::forward_at(const ObservationTensors& observations,
+                                       const torch::Tensor& slots) {
+  const torch::Tensor features = observations.features.gather(
+      1, slots.unsqueeze(2).expand({-1, -1, observations.features.size(2)}));
+  return slot_values(observations, features, observations.window.gather(1, slots)).squeeze(1);
+}
+
+torch::Tensor QNetworkImpl::slot_values(const ObservationTensors& observations,
+                                        const torch::Tensor& features,
+                                        const torch::Tensor& window) {
   // The tables are read only for the opt-in embedding inputs.
   torch::Tensor user;
   if (state_embeddings_ || slot_embeddings_) user = embeddings_->users(observations.user);
@@ -62,16 +93,37 @@ torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
                         observations.position},
                        1)
           : observations.position);  // [B, h]
-  std::vector<torch::Tensor> slot_parts = {observations.features};
+  torch::Tensor per_slot = features;
   if (slot_embeddings_) {
-    const torch::Tensor candidates = embeddings_->items(observations.window);  // [B, n, d]
+    const torch::Tensor candidates = embeddings_->items(window);  // [B, m, d]
     const torch::Tensor history_mean = embeddings_->history_mean(observations.history, pad_item_);
-    slot_parts.insert(slot_parts.end(), {candidates, candidates * user.unsqueeze(1),
-                                         candidates * history_mean.unsqueeze(1)});
+    per_slot = torch::cat({features, candidates, candidates * user.unsqueeze(1),
+                              candidates * history_mean.unsqueeze(1)},
+                             2);
   }
-  const torch::Tensor slots = slot_layer_(torch::cat(slot_parts, 2));  // [B, n, h]
+  const torch::Tensor slots = slot_layer_(per_slot);  // [B, m, h]
   const torch::Tensor hidden = torch::relu(hidden_layer_(torch::relu(state.unsqueeze(1) + slots)));
   return output_layer_(hidden).squeeze(2);
+}
+
+std::vector<MatmulShape> QNetworkImpl::products(int64_t batch, int64_t n_actions,
+                                                bool backward) const {
+  const int64_t rows = batch * n_actions;  // every slot of every observation
+  std::vector<MatmulShape> shapes;
+  const auto layer = [&](const torch::nn::Linear& linear, int64_t layer_rows, bool input_grad) {
+    const int64_t in = linear->weight.size(1);
+    const int64_t out = linear->weight.size(0);
+    shapes.push_back({layer_rows, in, out, 1});
+    if (!backward) return;
+    shapes.push_back({in, layer_rows, out, 1});  // the weight's gradient
+    if (input_grad) shapes.push_back({layer_rows, out, in, 1});
+  };
+  // The first layers read inputs without gradients unless embeddings train.
+  layer(state_layer_, batch, train_embeddings_ && state_embeddings_);
+  layer(slot_layer_, rows, train_embeddings_ && slot_embeddings_);
+  layer(hidden_layer_, rows, true);
+  layer(output_layer_, rows, true);
+  return shapes;
 }
 
 void check_dqn_settings(const DqnSettings& s) {
@@ -146,25 +198,47 @@ bool DqnAgent::score_slots(const ObservationBatch& observations, std::vector<flo
 
 void DqnAgent::observe(const Transitions& transitions) { replay_.add(transitions); }
 
+std::vector<MatmulShape> DqnAgent::update_products() const {
+  std::vector<MatmulShape> shapes;
+  // The online net on every slot of the next states; the target net on
+  // their best slot; the online net on the action's slot, with its backward.
+  for (const auto& [slots, backward] :
+       {std::pair<int64_t, bool>{spaces_.n_actions, false}, {1, false}, {1, true}}) {
+    const std::vector<MatmulShape> pass = online_->products(settings_.batch_size, slots, backward);
+    shapes.insert(shapes.end(), pass.begin(), pass.end());
+  }
+  return shapes;
+}
+
 std::vector<NamedValue> DqnAgent::update() {
   if (replay_.size() < std::max<int64_t>(settings_.learning_starts, 1)) return {};
+  PhaseClock clock;
   replay_.sample(settings_.batch_size, sample_);
+  profile_.sample_s += clock.lap();
   const ReplayTensors batch = to_tensors(sample_, spaces_.episode_length);
   const ObservationTensors& next = batch.next;
-
+  profile_.convert_s += clock.lap();
   torch::Tensor targets;
   {
     const torch::NoGradGuard no_grad;
-    targets = dqn_targets(batch.rewards, batch.terminated, next.mask, online_->forward(next),
-                          target_->forward(next), settings_.gamma);
+    // Each slot's value depends on that slot alone, so the target net and
+    // the trained forward run on one slot per row, not on every slot.
+    const torch::Tensor best = best_valid_slots(online_->forward(next), next.mask);
+    targets = dqn_targets(batch.rewards, batch.terminated, next.mask,
+                          target_->forward_at(next, best), settings_.gamma);
   }
-  const torch::Tensor q = online_->forward(batch.states).gather(1, batch.actions).squeeze(1);
+  profile_.targets_s += clock.lap();
+  const torch::Tensor q = online_->forward_at(batch.states, batch.actions);
   const torch::Tensor loss = torch::smooth_l1_loss(q, targets);
+  profile_.forward_s += clock.lap();
   optimizer_->zero_grad();
   loss.backward();
+  profile_.backward_s += clock.lap();
   torch::nn::utils::clip_grad_norm_(online_->parameters(), settings_.grad_clip);
   optimizer_->step();
   if (++updates_ % settings_.target_update == 0) copy_parameters(*online_, *target_);
+  profile_.optimiser_s += clock.lap();
+  ++profile_.updates;
   return {
       {"loss", loss.item<double>()}, {"q", q.mean().item<double>()}, {"exploration", epsilon()}};
 }

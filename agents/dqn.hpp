@@ -47,13 +47,37 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, s
 /// library gets the same message as the command line.
 void check_dqn_settings(const DqnSettings& settings);
 
-/// Double-DQN targets, DESIGN.md's rule: r + gamma * Q_target(s', a*) with
-/// a* the online net's argmax over the valid slots of s'; no bootstrap term
-/// after termination; a next state without a valid slot contributes 0.
-/// rewards, terminated: [N]; next_mask, next_online, next_target: [N, n].
+/// Double DQN's a*: the online net's best valid slot of each next state,
+/// [N, 1] int64, from its values next_online [N, n] and next_mask [N, n].
+torch::Tensor best_valid_slots(const torch::Tensor& next_online, const torch::Tensor& next_mask);
+
+/// Double-DQN targets, DESIGN.md's rule: r + gamma * Q_target(s', a*), with
+/// next_target_at_best [N] the target net's value at best_valid_slots(); no
+/// bootstrap term after termination; a next state without a valid slot
+/// contributes 0. rewards, terminated: [N]; next_mask: [N, n].
 torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& terminated,
-                          const torch::Tensor& next_mask, const torch::Tensor& next_online,
-                          const torch::Tensor& next_target, double gamma);
+                          const torch::Tensor& next_mask, const torch::Tensor& next_target_at_best,
+                          double gamma);
+
+/// One matrix product C[m, n] = A[m, k] B[k, n] a network computes, `count`
+/// times: the shapes `trd bench agent` counts FLOPs from and times BLAS on.
+struct MatmulShape {
+  int64_t m, k, n;
+  int count;
+  double flops() const { return 2.0 * static_cast<double>(m * k * n) * count; }
+};
+
+/// Where a DqnAgent's updates spent their time, summed over every update so
+/// far (`trd bench agent` prints it).
+struct UpdateProfile {
+  int64_t updates = 0;
+  double sample_s = 0;     ///< drawing the minibatch from the replay buffer
+  double convert_s = 0;    ///< replay sample to tensors
+  double targets_s = 0;    ///< the no-grad forwards of the next states
+  double forward_s = 0;    ///< the forward of the states, loss included
+  double backward_s = 0;
+  double optimiser_s = 0;  ///< gradient clipping, Adam, target copies
+};
 
 /// Q(s, .) over every slot: [B, n], unmasked. The slot part reads the env's
 /// slot features (EnvSettings::features); the embedding inputs DESIGN.md
@@ -62,12 +86,23 @@ class QNetworkImpl : public torch::nn::Module {
  public:
   QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings);
   torch::Tensor forward(const ObservationTensors& observations);
+  /// Q(s, slot) at one slot per observation (`slots`: [B, 1] int64): [B].
+  /// The same value forward() gives there, at 1/n of its cost.
+  torch::Tensor forward_at(const ObservationTensors& observations, const torch::Tensor& slots);
   int64_t embedding_dim() const { return embeddings_->dim(); }
+  /// The matrix products of one forward over `batch` observations of
+  /// `n_actions` slots and, with `backward`, of its backward pass too.
+  std::vector<MatmulShape> products(int64_t batch, int64_t n_actions, bool backward) const;
 
  private:
+  // Values of the slots whose features [B, m, F] and items [B, m] are given.
+  torch::Tensor slot_values(const ObservationTensors& observations, const torch::Tensor& features,
+                            const torch::Tensor& window);
+
   int32_t pad_item_;
   bool slot_embeddings_;
   bool state_embeddings_;
+  bool train_embeddings_;
   EmbeddingTables embeddings_{nullptr};
   torch::nn::Linear state_layer_{nullptr}, slot_layer_{nullptr}, hidden_layer_{nullptr},
       output_layer_{nullptr};
@@ -93,10 +128,15 @@ class DqnAgent : public Agent {
   /// Q-values of every slot, masked (-inf in invalid slots): [B, n].
   torch::Tensor q_values(const ObservationBatch& observations);
   double epsilon() const;
+  const UpdateProfile& profile() const { return profile_; }
+  /// The matrix products of one update(): the two no-grad forwards of the
+  /// next states, the forward and the backward of the states.
+  std::vector<MatmulShape> update_products() const;
 
  private:
   Spaces spaces_;
   DqnSettings settings_;
+  UpdateProfile profile_;
   QNetwork online_{nullptr}, target_{nullptr};
   std::unique_ptr<torch::optim::Adam> optimizer_;
   ReplayBuffer replay_;

@@ -47,18 +47,23 @@ ObservationTensors to_tensors(const ObservationBatch& observations, int episode_
   tensors.position = (ids_tensor(observations.t, {b, 1}).to(torch::kFloat32) - 1.0) /
                      static_cast<double>(episode_length);
 
-  const torch::Tensor score = torch::from_blob(
-      const_cast<float*>(observations.teacher_score.data()), {b, n}, torch::kFloat32);
-  const torch::Tensor rank = ids_tensor(observations.teacher_rank, {b, n}).to(torch::kFloat32);
-  const torch::Tensor rank_feature =
-      tensors.mask.to(torch::kFloat32) / torch::log2(rank.clamp_min(0.0) + 2.0);
-  tensors.teacher_features =
-      torch::stack({standardize_rows(score, tensors.mask), rank_feature}, /*dim=*/2);
+  tensors.teacher_score = torch::from_blob(const_cast<float*>(observations.teacher_score.data()),
+                                           {b, n}, torch::kFloat32);
+  tensors.teacher_rank = torch::from_blob(const_cast<int32_t*>(observations.teacher_rank.data()),
+                                          {b, n}, torch::kInt32);
   const int64_t f = observations.n_features;
   tensors.features = f == 0 ? torch::zeros({b, n, 0})
                             : torch::from_blob(const_cast<float*>(observations.features.data()),
                                                {b, n, f}, torch::kFloat32);
   return tensors;
+}
+
+torch::Tensor teacher_features(const ObservationTensors& tensors) {
+  const torch::Tensor rank = tensors.teacher_rank.to(torch::kFloat32);
+  const torch::Tensor rank_feature =
+      tensors.mask.to(torch::kFloat32) / torch::log2(rank.clamp_min(0.0) + 2.0);
+  return torch::stack({standardize_rows(tensors.teacher_score, tensors.mask), rank_feature},
+                      /*dim=*/2);
 }
 
 ReplayTensors to_tensors(ReplaySample& sample, int episode_length) {

@@ -22,9 +22,16 @@ struct ObservationTensors {
   torch::Tensor window;            ///< [B, n] int64, pad_item in invalid slots
   torch::Tensor mask;              ///< [B, n] bool, true where a slot holds a candidate
   torch::Tensor position;          ///< [B, 1] float: (t - 1) / K, how far the episode is
-  torch::Tensor teacher_features;  ///< [B, n, 2] float: standardised score, 1 / log2(rank + 2)
+  torch::Tensor teacher_score;     ///< [B, n] float, as the env reports it (views the batch)
+  torch::Tensor teacher_rank;      ///< [B, n] int32, as the env reports it (views the batch)
   torch::Tensor features;          ///< [B, n, F] float: the env's slot features (EnvSettings::features)
 };
+
+/// [B, n, 2] float: each slot's teacher score standardised within the row's
+/// valid slots, and 1 / log2(rank + 2) (0 in invalid slots). Computed on
+/// request: the DQN does not read it, and its eight tensor operations per
+/// conversion were a tenth of an update.
+torch::Tensor teacher_features(const ObservationTensors& tensors);
 
 /// A replay minibatch as tensors.
 struct ReplayTensors {

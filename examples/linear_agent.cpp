@@ -16,7 +16,7 @@ constexpr int64_t kBatch = 128;
 torch::Tensor slot_features(const ObservationTensors& tensors) {
   const int64_t b = tensors.window.size(0), n = tensors.window.size(1);
   const torch::Tensor slots = torch::eye(n).unsqueeze(0).expand({b, n, n});
-  return torch::cat({tensors.teacher_features, slots}, 2);
+  return torch::cat({teacher_features(tensors), slots}, 2);
 }
 
 }  // namespace

@@ -155,10 +155,34 @@ TEST_CASE("DQN targets follow the rule in each of its three cases", "[agents][dq
   const torch::Tensor next_target =
       torch::tensor({4.0f, 3.0f, 100.0f, 8.0f, 8.0f, 8.0f, 6.0f, 6.0f, 6.0f}).reshape({3, 3});
   const torch::Tensor targets =
-      dqn_targets(rewards, terminated, next_mask, next_online, next_target, 0.9);
+      dqn_targets(rewards, terminated, next_mask,
+                  next_target.gather(1, best_valid_slots(next_online, next_mask)).squeeze(1), 0.9);
   CHECK(targets[0].item<float>() == Approx(0.5 + 0.9 * 3.0));
   CHECK(targets[1].item<float>() == Approx(1.0));
   CHECK(targets[2].item<float>() == Approx(0.25));
+}
+
+TEST_CASE("Q at one slot per row equals the full forward there", "[agents][dqn]") {
+  // The update trains on forward_at (the action's slot) and bootstraps from
+  // it (the best slot): it must be the same function as forward().
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  const ObservationBatch observations = first_observations(env);
+  const ObservationTensors tensors = to_tensors(observations, spaces.episode_length);
+  for (const bool slot_embeddings : {false, true}) {
+    DqnSettings settings = toy_dqn(3);
+    settings.slot_embeddings = slot_embeddings;
+    settings.state_embeddings = slot_embeddings;
+    QNetwork network(env.data, spaces, settings);
+    const torch::NoGradGuard no_grad;
+    const torch::Tensor all = network->forward(tensors);
+    const torch::Tensor slots =
+        torch::randint(spaces.n_actions, {observations.batch, 1}, torch::kLong);
+    const torch::Tensor at = network->forward_at(tensors, slots);
+    REQUIRE(at.sizes() == torch::IntArrayRef{observations.batch});
+    CHECK(torch::allclose(at, all.gather(1, slots).squeeze(1), 1e-5, 1e-6));
+    CHECK(at.std().item<float>() > 0);  // the slots differ, so a mix-up would show
+  }
 }
 
 TEST_CASE("the replay buffer keeps the newest transitions and the final observation",
