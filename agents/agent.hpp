@@ -13,6 +13,8 @@
 
 namespace trd {
 
+class ReplicaGroup;
+
 /// A named figure an update reports, for logs. The training loop reads
 /// "loss" and "exploration" (epsilon, noise scale) when present.
 struct NamedValue {
@@ -55,6 +57,14 @@ class Agent {
   /// One learning step from what was observed; empty when there is nothing
   /// to learn yet (or nothing to learn at all, as for the baselines).
   virtual std::vector<NamedValue> update() = 0;
+  /// Joins a data-parallel group (agents/replica_group.hpp): takes rank 0's
+  /// weights now, and from then on averages its gradients over the group
+  /// before every optimiser step, so all ranks keep the same weights.
+  /// Returns false (the default) for an agent that cannot.
+  virtual bool join(ReplicaGroup& group) {
+    (void)group;
+    return false;
+  }
   /// Every hyper-parameter, for the checkpoint sidecar and run logs.
   virtual nlohmann::json settings() const = 0;
   /// Writes the learned state to `path` (LibTorch's archive format).

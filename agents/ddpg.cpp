@@ -7,6 +7,7 @@
 
 #include "agents/dqn.hpp"
 #include "agents/registry.hpp"
+#include "agents/replica_group.hpp"
 #include "data/error.hpp"
 #include "data/random.hpp"
 
@@ -198,7 +199,7 @@ void DdpgAgent::act(const ObservationBatch& observations, bool explore,
     const torch::Tensor length = vectors.norm(2, 1, true).clamp_min(1e-6);
     vectors = vectors / length + noise_scale() * noise / std::sqrt(static_cast<double>(d));
     for (int row = 0; row < observations.batch; ++row) {
-      if (observations.active[row] != 0) ++exploring_steps_;
+      if (observations.active[row] != 0) exploring_steps_ += exploring_step_weight_;
     }
   }
   const torch::Tensor best =
@@ -250,6 +251,7 @@ std::vector<NamedValue> DdpgAgent::update() {
   const torch::Tensor critic_loss = torch::smooth_l1_loss(q, targets);
   critic_optimizer_->zero_grad();
   critic_loss.backward();
+  if (replicas_ != nullptr) replicas_->average_gradients(critic_parameters_);
   torch::nn::utils::clip_grad_norm_(critic_parameters_, settings_.grad_clip);
   critic_optimizer_->step();
 
@@ -258,15 +260,32 @@ std::vector<NamedValue> DdpgAgent::update() {
       -critic_value(*online_, states, actor_state, online_->actor->forward(actor_state)).mean();
   actor_optimizer_->zero_grad();
   actor_loss.backward();
+  if (replicas_ != nullptr) replicas_->average_gradients(online_->actor->parameters());
   torch::nn::utils::clip_grad_norm_(online_->actor->parameters(), settings_.grad_clip);
   actor_optimizer_->step();
   online_->critic->zero_grad();  // the actor's loss left gradients in the critic
 
   target_->copy_from(*online_, settings_.tau);
+  ++updates_;
+  if (replicas_ != nullptr) replicas_->verify_identical(trained_parameters(), updates_);
   return {{"loss", critic_loss.item<double>()},
           {"actor_loss", actor_loss.item<double>()},
           {"q", q.mean().item<double>()},
           {"exploration", noise_scale()}};
+}
+
+std::vector<torch::Tensor> DdpgAgent::trained_parameters() const {
+  std::vector<torch::Tensor> parameters = online_->actor->parameters();
+  parameters.insert(parameters.end(), critic_parameters_.begin(), critic_parameters_.end());
+  return parameters;
+}
+
+bool DdpgAgent::join(ReplicaGroup& group) {
+  replicas_ = &group;
+  exploring_step_weight_ = group.world_size();
+  group.broadcast_from_first(trained_parameters());
+  target_->copy_from(*online_, 1.0);
+  return true;
 }
 
 namespace {

@@ -81,6 +81,7 @@ class DdpgAgent : public Agent {
   bool score_slots(const ObservationBatch& observations, std::vector<float>& scores) override;
   void observe(const Transitions& transitions) override;
   std::vector<NamedValue> update() override;
+  bool join(ReplicaGroup& group) override;
   nlohmann::json settings() const override { return settings_; }
   void save(const std::string& path) const override;
   void load(const std::string& path) override;
@@ -96,6 +97,8 @@ class DdpgAgent : public Agent {
   torch::Tensor slot_actions(Networks& nets, const ObservationTensors& tensors);
   torch::Tensor scores_for(Networks& nets, const ObservationTensors& tensors,
                            const torch::Tensor& vectors);
+  /// The actor's, the critic's and any trainable embeddings' parameters.
+  std::vector<torch::Tensor> trained_parameters() const;
   torch::Tensor critic_value(Networks& nets, const ObservationTensors& tensors,
                              const torch::Tensor& state, const torch::Tensor& vectors);
 
@@ -106,11 +109,16 @@ class DdpgAgent : public Agent {
   /// The critic's and, when trainable, the embeddings': what the critic step
   /// updates, so all of it is clipped.
   std::vector<torch::Tensor> critic_parameters_;
+  ReplicaGroup* replicas_ = nullptr;
+  int64_t updates_ = 0;
   ReplayBuffer replay_;
   ReplaySample sample_;
   std::mt19937_64 engine_;
   torch::Tensor ou_state_;  // [B, d] for OU noise, zeroed where an episode starts
   int64_t exploring_steps_ = 0;
+  /// User-steps one exploring step counts for: the group's size, so that
+  /// a group decays its exploration over the same total steps as one process.
+  int64_t exploring_step_weight_ = 1;
 };
 
 }  // namespace trd

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "agents/registry.hpp"
+#include "agents/replica_group.hpp"
 #include "data/error.hpp"
 #include "data/random.hpp"
 #include "env/policies.hpp"
@@ -186,7 +187,7 @@ void DqnAgent::act(const ObservationBatch& observations, bool explore,
   const double threshold = epsilon();
   for (int row = 0; row < observations.batch; ++row) {
     if (observations.active[row] == 0) continue;
-    ++exploring_steps_;
+    exploring_steps_ += exploring_step_weight_;
     if (uniform_unit(engine_) < threshold) actions[row] = random_slot(observations, row, engine_);
   }
 }
@@ -233,14 +234,24 @@ std::vector<NamedValue> DqnAgent::update() {
   profile_.forward_s += clock.lap();
   optimizer_->zero_grad();
   loss.backward();
+  if (replicas_ != nullptr) replicas_->average_gradients(online_->parameters());
   profile_.backward_s += clock.lap();
   torch::nn::utils::clip_grad_norm_(online_->parameters(), settings_.grad_clip);
   optimizer_->step();
   if (++updates_ % settings_.target_update == 0) copy_parameters(*online_, *target_);
+  if (replicas_ != nullptr) replicas_->verify_identical(online_->parameters(), updates_);
   profile_.optimiser_s += clock.lap();
   ++profile_.updates;
   return {
       {"loss", loss.item<double>()}, {"q", q.mean().item<double>()}, {"exploration", epsilon()}};
+}
+
+bool DqnAgent::join(ReplicaGroup& group) {
+  replicas_ = &group;
+  exploring_step_weight_ = group.world_size();
+  group.broadcast_from_first(online_->parameters());
+  copy_parameters(*online_, *target_);
+  return true;
 }
 
 nlohmann::json DqnAgent::settings() const { return settings_; }

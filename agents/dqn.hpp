@@ -121,6 +121,7 @@ class DqnAgent : public Agent {
   bool score_slots(const ObservationBatch& observations, std::vector<float>& scores) override;
   void observe(const Transitions& transitions) override;
   std::vector<NamedValue> update() override;
+  bool join(ReplicaGroup& group) override;
   nlohmann::json settings() const override;
   void save(const std::string& path) const override;
   void load(const std::string& path) override;
@@ -139,10 +140,14 @@ class DqnAgent : public Agent {
   UpdateProfile profile_;
   QNetwork online_{nullptr}, target_{nullptr};
   std::unique_ptr<torch::optim::Adam> optimizer_;
+  ReplicaGroup* replicas_ = nullptr;
   ReplayBuffer replay_;
   ReplaySample sample_;
   std::mt19937_64 engine_;
   int64_t exploring_steps_ = 0;
+  /// User-steps one exploring step counts for: the group's size, so that
+  /// a group decays its exploration over the same total steps as one process.
+  int64_t exploring_step_weight_ = 1;
   int64_t updates_ = 0;
 };
 

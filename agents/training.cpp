@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cmath>
 
+#include "agents/replica_group.hpp"
 #include "data/error.hpp"
+#include "data/random.hpp"
 
 namespace trd {
 namespace {
@@ -53,11 +55,25 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                         const std::function<void(double done)>& on_progress) {
   check_train_settings(settings);
   const auto start = std::chrono::steady_clock::now();
+  const int world_size = settings.replicas != nullptr ? settings.replicas->world_size() : 1;
+  const int rank = settings.replicas != nullptr ? settings.replicas->rank() : 0;
   VecSettings vec;
   vec.batch = settings.batch_users;
   vec.order = UserOrder::kRandom;
+  int64_t training_users = 0;
+  if (world_size > 1) {
+    const std::vector<int32_t> users = playable_users(train);
+    vec.users = user_shard(users, rank, world_size);
+    if (vec.users.empty()) {
+      throw InputError(std::to_string(users.size()) + " training users cannot be shared out "
+                       "over --world-size " + std::to_string(world_size));
+    }
+    // Every rank plays as many steps as the largest share needs, so that
+    // all of them reach each gradient exchange.
+    training_users = (static_cast<int64_t>(users.size()) + world_size - 1) / world_size;
+  }
   VecRecEnv env(train, env_settings, vec);  // InputError when no user has a rewarded item
-  const int64_t training_users = static_cast<int64_t>(env.users().size());
+  if (world_size == 1) training_users = static_cast<int64_t>(env.users().size());
   const int64_t steps_per_epoch =
       (training_users * env_settings.episode_length + settings.batch_users - 1) /
       settings.batch_users;
@@ -69,7 +85,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
   ObservationBatch before;
   std::vector<int32_t> actions;
   std::vector<double> returns(settings.batch_users, 0.0);
-  env.reset(settings.seed);
+  env.reset(rank_seed(settings.seed, rank));
   for (int epoch = 1; epoch <= settings.epochs; ++epoch) {
     double return_sum = 0, loss_sum = 0, exploration = 0;
     int64_t episodes = 0, losses = 0;
@@ -107,6 +123,14 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
     const Evaluation evaluation =
         judge(refine_lists(agent, *valid.data, env_settings, settings.eval_feedback, 256).items,
               valid, ks);
+    if (settings.replicas != nullptr) {
+      const std::vector<double> sums = settings.replicas->sum(
+          {return_sum, static_cast<double>(episodes), loss_sum, static_cast<double>(losses)});
+      return_sum = sums[0];
+      episodes = static_cast<int64_t>(sums[1]);
+      loss_sum = sums[2];
+      losses = static_cast<int64_t>(sums[3]);
+    }
     EpochRecord record;
     record.epoch = epoch;
     record.mean_return = episodes > 0 ? return_sum / static_cast<double>(episodes) : 0.0;
@@ -118,13 +142,13 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
     if (record.best) {
       result.best_epoch = epoch;
       result.best_valid_ndcg = record.valid_ndcg;
-      agent.save(best_checkpoint);
+      if (!best_checkpoint.empty()) agent.save(best_checkpoint);
     }
     record.seconds = seconds_since(start);
     result.epochs.push_back(record);
     if (on_epoch) on_epoch(record);
   }
-  agent.load(best_checkpoint);
+  if (!best_checkpoint.empty()) agent.load(best_checkpoint);
   return result;
 }
 

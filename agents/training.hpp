@@ -33,6 +33,10 @@ struct TrainSettings {
   /// original TRD code's protocol), so only choose it to reproduce that.
   Feedback eval_feedback = Feedback::kNone;
   uint64_t seed = 0;
+  /// A data-parallel group the agent has joined, or null. Each rank plays
+  /// its round-robin share of the users (rank_seed() seeds its draws) for
+  /// the same number of steps, and the epoch's figures are summed over ranks.
+  ReplicaGroup* replicas = nullptr;
 };
 
 /// One epoch's log line.
@@ -61,7 +65,8 @@ void check_train_settings(const TrainSettings& settings);
 
 /// Trains `agent` on `train`'s env for settings.epochs epochs, judging the
 /// greedy agent on `valid` after each; the best epoch's state is saved to
-/// `best_checkpoint` and reloaded at the end. `on_epoch` sees every record;
+/// `best_checkpoint` and reloaded at the end (an empty path: nothing is saved
+/// and the agent keeps the last epoch's state, as on ranks other than 0). `on_epoch` sees every record;
 /// `on_progress`, when given, the share of all epochs' env steps done, after
 /// every step (for a progress line: it must be cheap).
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,

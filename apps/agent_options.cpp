@@ -151,6 +151,40 @@ po::options_description training_options() {
   return options;
 }
 
+po::options_description replica_options() {
+  po::options_description options("Data-parallel options (several trd train processes, one model)");
+  const ReplicaSettings defaults;
+  // clang-format off
+  options.add_options()
+      ("world-size", po::value<int>()->default_value(defaults.world_size),
+       "processes training together: each plays its share of the users with its own replay "
+       "buffer, and their gradients are averaged (c10d, Gloo) every update")
+      ("rank", po::value<int>()->default_value(defaults.rank),
+       "this process' number in [0, world size); rank 0 writes the checkpoint and the logs")
+      ("rendezvous", po::value<std::string>()->default_value(defaults.rendezvous),
+       "where the processes meet: tcp://HOST:PORT (rank 0 listens there) or file://PATH (a "
+       "fresh file all of them reach)")
+      ("rendezvous-timeout", po::value<int>()->default_value(defaults.timeout_s),
+       "seconds a process waits for the others, to join and at every exchange, before it "
+       "stops with an error")
+      ("verify-replicas", po::value<bool>()->default_value(defaults.verify),
+       "after every update, check that all processes hold bit-identical weights (one small "
+       "exchange per update)");
+  // clang-format on
+  return options;
+}
+
+ReplicaSettings replica_settings(const po::variables_map& v) {
+  ReplicaSettings settings;
+  settings.world_size = v["world-size"].as<int>();
+  settings.rank = v["rank"].as<int>();
+  settings.rendezvous = v["rendezvous"].as<std::string>();
+  settings.timeout_s = v["rendezvous-timeout"].as<int>();
+  settings.verify = v["verify-replicas"].as<bool>();
+  check_replica_settings(settings);
+  return settings;
+}
+
 EnvSettings env_settings(const po::variables_map& v) {
   EnvSettings settings;
   settings.n_actions = v["n-actions"].as<int>();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "agents/registry.hpp"
+#include "agents/replica_group.hpp"
 #include "agents/training.hpp"
 #include "apps/cli.hpp"
 #include "apps/protocol_checks.hpp"
@@ -35,6 +36,8 @@ po::options_description env_options();
 po::options_description agent_choice_options();
 /// Without --seed: each command adds its own (trd run shares one seed).
 po::options_description training_options();
+/// --world-size, --rank, --rendezvous, --rendezvous-timeout, --verify-replicas.
+po::options_description replica_options();
 
 /// Loads every --agent-library that `args` (or the --config file they name)
 /// gives, so the registry knows their agents before the flags are parsed.
@@ -52,12 +55,17 @@ std::optional<po::variables_map> parse_with_agent(const std::string& command,
 EnvSettings env_settings(const po::variables_map& values);
 AgentConfig agent_config(const po::variables_map& values);
 TrainSettings train_settings(const po::variables_map& values);
+/// Checked (check_replica_settings) before anything is read.
+ReplicaSettings replica_settings(const po::variables_map& values);
 
 /// Trains an agent (see `trd train --help`) into `out_dir`: agent.pt (the best
 /// epoch on valid), agent.json (its sidecar) and train.csv (one line per
-/// epoch). Returns the sidecar.
+/// epoch). Returns the sidecar. With a group of `replicas.world_size` > 1
+/// the ranks train together and only rank 0 writes (the others return a
+/// summary of their share).
 nlohmann::json train_into(const po::variables_map& values, const std::string& dataset_path,
                           const std::string& train_knowledge_path,
-                          const std::string& valid_knowledge_path, const std::string& out_dir);
+                          const std::string& valid_knowledge_path, const std::string& out_dir,
+                          const ReplicaSettings& replicas = {});
 
 }  // namespace trd::cli

@@ -100,6 +100,9 @@ int guarded(const std::string& command, const std::function<int()>& body) {
     std::cerr << "trd " << command << ": error: " << error.what() << " (see trd " << command
               << " --help)\n";
     return kExitBadInput;
+  } catch (const ExternalError& error) {
+    std::cerr << "trd " << command << ": error: " << error.what() << "\n";
+    return kExitInternalError;
   } catch (const std::exception& error) {
     std::cerr << "trd " << command << ": internal error: " << error.what() << "\n";
     return kExitInternalError;

@@ -287,7 +287,13 @@ int run_bench(const std::vector<std::string>& args) {
        "size of the synthetic dataset")
       ("synthetic-epochs", po::value<int>()->default_value(5),
        "teacher: BPRMF epochs timed on the synthetic dataset")
-      ("skip-run", po::bool_switch(), "agent: do not time trd run end to end");
+      ("skip-run", po::bool_switch(), "agent: do not time trd run end to end")
+      ("world-size", po::value<int>()->default_value(1),
+       "agent: with more than 1, time only this rank's data-parallel DQN updates (trd bench "
+       "agent starts such a group of 2 on loopback itself)")
+      ("rank", po::value<int>()->default_value(0), "agent: this process' rank in the group")
+      ("rendezvous", po::value<std::string>()->default_value(""),
+       "agent: where the group meets, as trd train --rendezvous");
   // clang-format on
   po::positional_options_description positional;
   positional.add("suite", 1);

@@ -1,14 +1,20 @@
 // `trd bench agent`: the learner's speed. Built into trd-torch only.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "agents/dqn.hpp"
 #include "agents/registry.hpp"
+#include "agents/replica_group.hpp"
 #include "apps/agent_options.hpp"
 #include "apps/bench.hpp"
 #include "data/prepare.hpp"
@@ -87,31 +93,129 @@ double blas_flops_per_s(const std::vector<MatmulShape>& shapes) {
   return flops / seconds;
 }
 
-}  // namespace
+constexpr int kUpdates = 200;
 
-int bench_agent(const po::variables_map& values) {
-  const int repeat = values["repeat"].as<int>();
-  constexpr int kUpdates = 200;
-  constexpr int64_t kEnvSteps = 100;
-  nlohmann::json report = {
-      {"suite", "agent"}, {"machine", machine_description()}, {"repeat", repeat}};
+// The env the student trains on: ML-100K (or 100,000 synthetic
+// interactions) with BPRMF's rl-stage lists.
+struct BenchInputs {
+  Dataset dataset;
+  EnvData data;
+  std::optional<std::string> ml100k;
+};
+
+BenchInputs bench_inputs(const po::variables_map& values) {
+  BenchInputs inputs;
   PrepareSettings prepare;
-  const auto ml100k = find_in_data_dirs("ml-100k/u.data", values["data-dir"].as<std::string>());
-  if (ml100k) {
+  inputs.ml100k = find_in_data_dirs("ml-100k/u.data", values["data-dir"].as<std::string>());
+  if (inputs.ml100k) {
     prepare.dataset = "ml-100k";
-    prepare.input = *ml100k;
+    prepare.input = *inputs.ml100k;
   } else {
     prepare.synthetic.n_interactions = 100000;
   }
-  const Dataset dataset = prepare_dataset(prepare);
-  const TrainingSet base = training_set(dataset, kRl);
+  inputs.dataset = prepare_dataset(prepare);
+  const TrainingSet base = training_set(inputs.dataset, kRl);
   BprMf bprmf{TeacherSettings{}};
   bprmf.fit(base, nullptr, {});
-  Knowledge knowledge = distill(bprmf, "bprmf", dataset, kRl, base, 100, nullptr);
+  Knowledge knowledge = distill(bprmf, "bprmf", inputs.dataset, kRl, base, 100, nullptr);
   bprmf.export_state(knowledge);
-  const EnvData data = make_env_data(dataset, knowledge, kRl);
-  EnvSettings env_settings;
-  env_settings.n_actions = kStudentWindow;
+  inputs.data = make_env_data(inputs.dataset, knowledge, kRl);
+  return inputs;
+}
+
+EnvSettings bench_env_settings() {
+  EnvSettings settings;
+  settings.n_actions = kStudentWindow;
+  return settings;
+}
+
+// One rank of a data-parallel group: its share of the users, DQN with
+// averaged gradients; prints {"rank", "updates_per_s"} as JSON.
+int bench_replica(const po::variables_map& values) {
+  ReplicaSettings replicas;
+  replicas.world_size = values["world-size"].as<int>();
+  replicas.rank = values["rank"].as<int>();
+  replicas.rendezvous = values["rendezvous"].as<std::string>();
+  check_replica_settings(replicas);
+  const BenchInputs inputs = bench_inputs(values);
+  const ThreadScope scope(1);
+  VecSettings vec;
+  vec.users = user_shard(playable_users(inputs.data), replicas.rank, replicas.world_size);
+  VecRecEnv env(inputs.data, bench_env_settings(), vec);
+  DqnAgent agent(inputs.data, env.spaces(), DqnSettings{});
+  ReplicaGroup group(replicas);
+  agent.join(group);
+  warm_up(agent, env);
+  const double seconds = median_seconds(values["repeat"].as<int>(), [&] {
+    for (int u = 0; u < kUpdates; ++u) agent.update();
+  });
+  print_json({{"rank", replicas.rank}, {"updates_per_s", kUpdates / seconds}});
+  return kExitOk;
+}
+
+int free_loopback_port() {
+  const int socket_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (socket_fd < 0 || ::bind(socket_fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      ::getsockname(socket_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("trd bench agent: no free loopback port");
+  }
+  ::close(socket_fd);
+  return ntohs(address.sin_port);
+}
+
+// DQN updates/s of a group of `world_size` processes of this binary on
+// loopback (one thread each): every rank's rate (they update in lockstep).
+std::vector<double> group_updates_per_s(const po::variables_map& values, int world_size) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const std::string scratch =
+      (std::filesystem::temp_directory_path() / ("trd-bench-group-" + std::to_string(::getpid())))
+          .string();
+  std::filesystem::create_directories(scratch);
+  const std::string rendezvous = "tcp://127.0.0.1:" + std::to_string(free_loopback_port());
+  std::string command;
+  for (int rank = 0; rank < world_size; ++rank) {
+    command += "'" + self + "' bench agent --json --world-size " + std::to_string(world_size) +
+               " --rank " + std::to_string(rank) + " --rendezvous " + rendezvous +
+               " --repeat " + std::to_string(values["repeat"].as<int>()) + " --data-dir '" +
+               values["data-dir"].as<std::string>() + "' > '" + scratch + "/" +
+               std::to_string(rank) + "' 2>/dev/null & ";
+  }
+  std::system((command + "wait").c_str());
+  std::vector<double> rates;
+  for (int rank = 0; rank < world_size; ++rank) {
+    std::ifstream figures(scratch + "/" + std::to_string(rank));
+    std::string line, last;
+    while (std::getline(figures, line)) last = line;
+    if (last.empty()) {
+      std::filesystem::remove_all(scratch);
+      throw std::runtime_error("trd bench agent: rank " + std::to_string(rank) +
+                               " of the loopback group reported nothing");
+    }
+    rates.push_back(nlohmann::json::parse(last)["updates_per_s"].get<double>());
+  }
+  std::filesystem::remove_all(scratch);
+  return rates;
+}
+
+}  // namespace
+
+int bench_agent(const po::variables_map& values) {
+  if (values["world-size"].as<int>() > 1 || values["rank"].as<int>() != 0) {
+    return bench_replica(values);
+  }
+  const int repeat = values["repeat"].as<int>();
+  constexpr int64_t kEnvSteps = 100;
+  nlohmann::json report = {
+      {"suite", "agent"}, {"machine", machine_description()}, {"repeat", repeat}};
+  const BenchInputs inputs = bench_inputs(values);
+  const Dataset& dataset = inputs.dataset;
+  const EnvData& data = inputs.data;
+  const auto& ml100k = inputs.ml100k;
+  const EnvSettings env_settings = bench_env_settings();
   const DqnSettings dqn_defaults;
   report["dataset"] = dataset.provenance.name;
   report["settings"] = {{"n_actions", env_settings.n_actions},
@@ -182,6 +286,27 @@ int bench_agent(const po::variables_map& values) {
       }
       report["runs"].push_back(run);
     }
+  }
+  {
+    // Data-parallel: two processes, each its own env and replay; every
+    // update averages two minibatches' gradients over Gloo.
+    double one_process = 0;
+    for (const auto& run : report["runs"]) {
+      if (run["agent"] == "dqn" && run["threads"] == 1) one_process = run["updates_per_s"];
+    }
+    const std::vector<double> rates = group_updates_per_s(values, 2);
+    const double group_rate = *std::min_element(rates.begin(), rates.end());
+    report["data_parallel"] = {{"agent", "dqn"},
+                               {"processes", 2},
+                               {"threads_each", 1},
+                               {"updates_per_s", group_rate},
+                               {"one_process_updates_per_s", one_process}};
+    std::printf("  dqn  2 processes (1 thread each, gradients averaged over Gloo on loopback): "
+                "%7.1f updates/s against %.1f for 1 process (%.2fx); each update learns from "
+                "2 x %d transitions, so %.0f transitions/s against %.0f\n",
+                group_rate, one_process, group_rate / one_process, DqnSettings{}.batch_size,
+                2 * DqnSettings{}.batch_size * group_rate,
+                DqnSettings{}.batch_size * one_process);
   }
   if (!values["skip-run"].as<bool>()) {
     // The whole pipeline as a user runs it: this binary, `trd run`, start to exit.

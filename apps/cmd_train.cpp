@@ -12,6 +12,7 @@
 #include "data/atomic_file.hpp"
 #include "data/error.hpp"
 #include "data/loaders.hpp"
+#include "data/random.hpp"
 #include "data/ranking.hpp"
 #include "torch_support/thread_scope.hpp"
 
@@ -28,14 +29,21 @@ std::string percent_change(double value, double reference) {
 
 nlohmann::json train_into(const po::variables_map& v, const std::string& dataset_path,
                           const std::string& train_knowledge_path,
-                          const std::string& valid_knowledge_path, const std::string& out_dir) {
+                          const std::string& valid_knowledge_path, const std::string& out_dir,
+                          const ReplicaSettings& replicas) {
+  check_replica_settings(replicas);
   const EnvSettings env = env_settings(v);
   const AgentConfig agent = agent_config(v);
-  const TrainSettings training = train_settings(v);
+  TrainSettings training = train_settings(v);
   const int threads = v["threads"].as<int>();
   check_thread_count(threads, "--threads");
-  check_output_folder(out_dir, "--out", {"agent.pt", "agent.json", "train.csv"},
-                      {dataset_path, train_knowledge_path, valid_knowledge_path});
+  // Only rank 0 writes: the others may share its folder (one machine) or
+  // have none (theirs).
+  const bool writes_outputs = replicas.rank == 0;
+  if (writes_outputs) {
+    check_output_folder(out_dir, "--out", {"agent.pt", "agent.json", "train.csv"},
+                        {dataset_path, train_knowledge_path, valid_knowledge_path});
+  }
 
   const Dataset dataset = read_dataset(dataset_path);
   const Knowledge train_knowledge = read_knowledge(train_knowledge_path);
@@ -71,8 +79,32 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                           valid_candidates ? &*valid_candidates : nullptr};
 
   const ThreadScope scope(threads);
-  std::unique_ptr<Agent> student = agent_registry().make(
-      agent.name, train_data, RecEnv(train_data, env).spaces(), agent.settings, agent.seed);
+  std::unique_ptr<Agent> student =
+      agent_registry().make(agent.name, train_data, RecEnv(train_data, env).spaces(),
+                            agent.settings, rank_seed(agent.seed, replicas.rank));
+  std::optional<ReplicaGroup> group;
+  if (replicas.world_size > 1) {
+    group.emplace(replicas);
+    if (!student->join(*group)) {
+      throw InputError("--agent " + agent.name + " cannot train in a data-parallel group "
+                       "(--world-size > 1): it does not implement Agent::join");
+    }
+    training.replicas = &*group;
+    std::cerr << "trd train: rank " << replicas.rank << " of " << replicas.world_size
+              << " joined " << replicas.rendezvous << "; "
+              << (writes_outputs ? "this rank writes the outputs" : "rank 0 writes the outputs")
+              << "\n";
+  }
+  if (!writes_outputs) {
+    const TrainResult result =
+        train_agent(*student, train_data, env, valid, training, "", nullptr);
+    std::cerr << "trd train: rank " << replicas.rank << " done after " << result.epochs.size()
+              << " epochs\n";
+    return {{"rank", replicas.rank},
+            {"world_size", replicas.world_size},
+            {"valid_student", result.best_valid_ndcg},
+            {"verified_updates", group->verified_updates()}};
+  }
   std::filesystem::create_directories(out_dir);
   const FolderLock lock(out_dir);
   const std::string checkpoint = out_dir + "/agent.pt";
@@ -104,6 +136,11 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                                   std::to_string(training.epochs) + ")");
       });
 
+  if (group && replicas.verify) {
+    std::cerr << "trd train: --verify-replicas: the " << replicas.world_size
+              << " ranks held bit-identical weights after each of " << group->verified_updates()
+              << " updates\n";
+  }
   const std::string at_k = "@" + std::to_string(training.selection_k);
   if (result.beats_teacher()) {
     std::cerr << "trd train: best epoch " << result.best_epoch << ": valid NDCG" << at_k << " "
@@ -132,6 +169,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
         {"updates_per_step", training.updates_per_step},
         {"eval_feedback", feedback_name(training.eval_feedback)},
         {"threads", threads},
+        {"world_size", replicas.world_size},
         {"seed", training.seed}}},
       {"checkpoint", {{"file", "agent.pt"}, {"crc32", file_crc32(checkpoint)}}},
       {"dataset", {{"file", dataset_path}, {"fingerprint", dataset_fingerprint(dataset)}}},
@@ -160,7 +198,10 @@ int run_train(const std::vector<std::string>& args) {
        "run folder: agent.pt, agent.json and train.csv are written there")
       ("seed", po::value<uint64_t>()->default_value(0), "seed of the agent and the user draws");
   // clang-format on
-  options.add(env_options()).add(agent_choice_options()).add(training_options());
+  options.add(env_options())
+      .add(agent_choice_options())
+      .add(training_options())
+      .add(replica_options());
   const auto values =
       parse_with_agent("train", "--dataset FILE --knowledge FILE --valid-knowledge FILE --out DIR [options]",
             options, args);
@@ -168,7 +209,8 @@ int run_train(const std::vector<std::string>& args) {
   const auto& v = *values;
   const nlohmann::json sidecar =
       train_into(v, v["dataset"].as<std::string>(), v["knowledge"].as<std::string>(),
-                 v["valid-knowledge"].as<std::string>(), v["out"].as<std::string>());
+                 v["valid-knowledge"].as<std::string>(), v["out"].as<std::string>(),
+                 replica_settings(v));
   if (v["json"].as<bool>()) print_json(sidecar);
   return kExitOk;
 }

@@ -26,6 +26,10 @@ trd_require(nlohmann_json_FOUND "nlohmann JSON" nlohmann-json3-dev)
 
 find_package(Torch QUIET)
 trd_require(Torch_FOUND "LibTorch" libtorch-dev)
+# Debian's LibTorch has c10d's Gloo backend built in; its headers include
+# Gloo's, which come apart (agents/replica_group.cpp, trd train --world-size).
+find_path(GLOO_INCLUDE_DIR gloo/config.h)
+trd_require(GLOO_INCLUDE_DIR "the Gloo headers (c10d's Gloo backend)" libgloo-dev)
 
 find_package(Threads REQUIRED)
 

@@ -13,6 +13,14 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A failure outside both the input and trd: another process of a
+/// data-parallel group died, stopped answering or cannot be reached. apps/
+/// reports its message as an error, not an internal one, with exit code 1.
+class ExternalError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// The most threads any trd component takes: more cores than these machines
 /// have, and few enough that a typo (100000) is bad input, not an abort in
 /// std::thread or a hang in LibTorch's pool.

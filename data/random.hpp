@@ -21,7 +21,7 @@ inline double uniform_unit(std::mt19937_64& engine) {
 }
 
 /// What one seed draws for, each its own stream (see derived_seed()).
-enum class SeedStream : uint32_t { kEnvRow = 1, kReplay = 2, kExploration = 3 };
+enum class SeedStream : uint32_t { kEnvRow = 1, kReplay = 2, kExploration = 3, kRank = 4 };
 
 /// The seed of stream `stream` (and sub-stream `index`, such as an env row)
 /// under `seed`. std::seed_seq mixes every bit, so the streams of one seed
@@ -35,6 +35,12 @@ inline uint64_t derived_seed(uint64_t seed, SeedStream stream, uint64_t index = 
   std::array<uint32_t, 2> words{};
   sequence.generate(words.begin(), words.end());
   return (static_cast<uint64_t>(words[0]) << 32) | words[1];
+}
+
+/// The seed of rank `rank` of a data-parallel group started with `seed`:
+/// rank 0 keeps it, so a group of one plays as a run without a group.
+inline uint64_t rank_seed(uint64_t seed, int rank) {
+  return rank == 0 ? seed : derived_seed(seed, SeedStream::kRank, static_cast<uint64_t>(rank));
 }
 
 }  // namespace trd

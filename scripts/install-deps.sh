@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   cmake g++ make                      # build
   libtorch-dev libopenblas-dev        # networks (agents/, NeuMF); BLAS for LibTorch and Eigen
+  libgloo-dev                         # c10d's Gloo headers: trd train --world-size (LibTorch ships the library)
   libeigen3-dev                       # linear algebra in data/, teachers/, env/
   libboost-program-options-dev        # the command line and --config files
   libhdf5-dev                         # dataset and knowledge files
