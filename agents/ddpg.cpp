@@ -267,23 +267,31 @@ std::vector<NamedValue> DdpgAgent::update() {
 
   target_->copy_from(*online_, settings_.tau);
   ++updates_;
-  if (replicas_ != nullptr) replicas_->verify_identical(trained_parameters(), updates_);
+  if (replicas_ != nullptr) replicas_->verify_identical(all_parameters(), updates_);
   return {{"loss", critic_loss.item<double>()},
           {"actor_loss", actor_loss.item<double>()},
           {"q", q.mean().item<double>()},
           {"exploration", noise_scale()}};
 }
 
-std::vector<torch::Tensor> DdpgAgent::trained_parameters() const {
-  std::vector<torch::Tensor> parameters = online_->actor->parameters();
-  parameters.insert(parameters.end(), critic_parameters_.begin(), critic_parameters_.end());
+std::vector<torch::Tensor> DdpgAgent::all_parameters() const {
+  std::vector<torch::Tensor> parameters;
+  for (const auto& [name, module] : online_->modules()) {
+    const std::vector<torch::Tensor> own = module->parameters();
+    parameters.insert(parameters.end(), own.begin(), own.end());
+  }
   return parameters;
 }
 
 bool DdpgAgent::join(ReplicaGroup& group) {
   replicas_ = &group;
   exploring_step_weight_ = group.world_size();
-  group.broadcast_from_first(trained_parameters());
+  // One set of networks (frozen tables included), but each rank its own
+  // noise and minibatches.
+  const uint64_t seed = rank_seed(settings_.seed, group.rank());
+  engine_.seed(derived_seed(seed, SeedStream::kExploration));
+  replay_.reseed(derived_seed(seed, SeedStream::kReplay));
+  group.broadcast_from_first(all_parameters());
   target_->copy_from(*online_, 1.0);
   return true;
 }

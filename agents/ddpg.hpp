@@ -97,8 +97,8 @@ class DdpgAgent : public Agent {
   torch::Tensor slot_actions(Networks& nets, const ObservationTensors& tensors);
   torch::Tensor scores_for(Networks& nets, const ObservationTensors& tensors,
                            const torch::Tensor& vectors);
-  /// The actor's, the critic's and any trainable embeddings' parameters.
-  std::vector<torch::Tensor> trained_parameters() const;
+  /// Every parameter of the online networks, frozen ones included.
+  std::vector<torch::Tensor> all_parameters() const;
   torch::Tensor critic_value(Networks& nets, const ObservationTensors& tensors,
                              const torch::Tensor& state, const torch::Tensor& vectors);
 

@@ -249,6 +249,10 @@ std::vector<NamedValue> DqnAgent::update() {
 bool DqnAgent::join(ReplicaGroup& group) {
   replicas_ = &group;
   exploring_step_weight_ = group.world_size();
+  // One network, but each rank its own exploration and minibatches.
+  const uint64_t seed = rank_seed(settings_.seed, group.rank());
+  engine_.seed(derived_seed(seed, SeedStream::kExploration));
+  replay_.reseed(derived_seed(seed, SeedStream::kReplay));
   group.broadcast_from_first(online_->parameters());
   copy_parameters(*online_, *target_);
   return true;

@@ -34,6 +34,8 @@ class ReplayBuffer {
   /// `n` transitions drawn uniformly with replacement into `sample`;
   /// requires size() > 0.
   void sample(int n, ReplaySample& sample);
+  /// Restarts the sampling stream from `seed`.
+  void reseed(uint64_t seed) { engine_.seed(seed); }
 
   int64_t size() const { return size_; }
   int64_t capacity() const { return capacity_; }

@@ -1,7 +1,10 @@
 #include "agents/replica_group.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -98,7 +101,7 @@ struct ReplicaGroup::Connection {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
 };
 
-ReplicaGroup::ReplicaGroup(const ReplicaSettings& settings)
+ReplicaGroup::ReplicaGroup(const ReplicaSettings& settings, const nlohmann::json& shared)
     : settings_((check_replica_settings(settings), settings)),
       connection_(std::make_unique<Connection>()) {
   if (settings_.world_size == 1) return;
@@ -123,6 +126,17 @@ ReplicaGroup::ReplicaGroup(const ReplicaSettings& settings)
                           std::to_string(settings_.timeout_s) + " s: " + first_line(error));
     }
   } else {
+    // Every key a group writes waits on rank 0's, so a file that holds
+    // anything when rank 0 arrives is an earlier group's.
+    std::error_code ignored;
+    if (settings_.rank == 0 && std::filesystem::file_size(rendezvous.path, ignored) > 0 &&
+        !ignored) {
+      throw InputError(where +
+                       ": the file holds an earlier group's keys: remove it or name "
+                       "a fresh one");
+    }
+    // LibTorch 1.13's FileStore reads the file before anything writes it.
+    std::ofstream(rendezvous.path, std::ios::app);
     try {
       connection_->store =
           c10::make_intrusive<c10d::FileStore>(rendezvous.path, settings_.world_size);
@@ -135,7 +149,10 @@ ReplicaGroup::ReplicaGroup(const ReplicaSettings& settings)
   try {
     // Checked before Gloo's own rendezvous, which would wait out the
     // timeout on a group that can never form.
+    nlohmann::json agreed = shared;
+    agreed["verify_replicas"] = settings_.verify;
     if (settings_.rank == 0) {
+      store.set("trd/settings", bytes_of(agreed.dump()));
       store.set("trd/world_size", bytes_of(std::to_string(settings_.world_size)));
     }
     const std::vector<uint8_t> world = store.get("trd/world_size");
@@ -147,15 +164,32 @@ ReplicaGroup::ReplicaGroup(const ReplicaSettings& settings)
     }
     if (store.add("trd/rank/" + std::to_string(settings_.rank), 1) != 1) {
       throw InputError(where + ": " + who +
-                       " has already joined this group: give each process "
-                       "its own --rank");
+                       " has already joined this group: give each process its own --rank");
+    }
+    const std::vector<uint8_t> first = store.get("trd/settings");
+    const nlohmann::json first_settings = nlohmann::json::parse(first.begin(), first.end());
+    const nlohmann::json differences = nlohmann::json::diff(first_settings, agreed);
+    if (!differences.empty()) {
+      const nlohmann::json::json_pointer pointer(differences[0]["path"].get<std::string>());
+      const auto shown = [&](const nlohmann::json& side) {
+        return side.contains(pointer) ? side[pointer].dump() : std::string("nothing");
+      };
+      throw InputError(where + ": " + who + " has " + pointer.to_string() + " = " + shown(agreed) +
+                       ", rank 0 has " + shown(first_settings) +
+                       ": every rank needs the same flags and inputs, apart from --rank");
     }
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    // A group met on loopback stays there; otherwise each rank binds to the
+    // As in PyTorch, GLOO_SOCKET_IFNAME names the interface to bind; a
+    // group met on loopback stays there; otherwise each rank binds to the
     // address its own hostname resolves to.
-    options->devices.push_back(is_loopback(rendezvous.host)
-                                   ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                   : c10d::ProcessGroupGloo::createDefaultDevice());
+    const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
+    if (interface != nullptr && *interface != 0) {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(interface));
+    } else if (is_loopback(rendezvous.host)) {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    } else {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
     options->threads = 1;
     connection_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
         c10::make_intrusive<c10d::PrefixStore>("trd/gloo", connection_->store), settings_.rank,
@@ -209,24 +243,28 @@ void ReplicaGroup::average_gradients(const std::vector<torch::Tensor>& parameter
   for (const torch::Tensor& parameter : parameters) {
     if (parameter.grad().defined()) total += parameter.numel();
   }
-  if (!gradient_buffer_.defined() || gradient_buffer_.numel() != total) {
-    gradient_buffer_ = torch::empty({total});
+  auto reused = std::find_if(gradient_buffers_.begin(), gradient_buffers_.end(),
+                             [total](const torch::Tensor& b) { return b.numel() == total; });
+  if (reused == gradient_buffers_.end()) {
+    gradient_buffers_.push_back(torch::empty({total}));
+    reused = gradient_buffers_.end() - 1;
   }
+  const torch::Tensor gradient_buffer = *reused;
   int64_t offset = 0;
   for (const torch::Tensor& parameter : parameters) {
     const torch::Tensor& grad = parameter.grad();
     if (!grad.defined()) continue;
-    gradient_buffer_.narrow(0, offset, grad.numel()).copy_(grad.reshape({-1}));
+    gradient_buffer.narrow(0, offset, grad.numel()).copy_(grad.reshape({-1}));
     offset += grad.numel();
   }
-  std::vector<torch::Tensor> buffer = {gradient_buffer_};
+  std::vector<torch::Tensor> buffer = {gradient_buffer};
   wait_for(connection_->group->allreduce(buffer), settings_, "averaging the gradients");
-  gradient_buffer_.div_(settings_.world_size);
+  gradient_buffer.div_(settings_.world_size);
   offset = 0;
   for (const torch::Tensor& parameter : parameters) {
     torch::Tensor grad = parameter.grad();
     if (!grad.defined()) continue;
-    grad.view({-1}).copy_(gradient_buffer_.narrow(0, offset, grad.numel()));
+    grad.view({-1}).copy_(gradient_buffer.narrow(0, offset, grad.numel()));
     offset += grad.numel();
   }
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,13 @@ std::vector<int32_t> user_shard(const std::vector<int32_t>& users, int rank, int
 
 class ReplicaGroup {
  public:
-  /// Joins the group; returns when every rank has. InputError when this
-  /// rank's number is taken or the group was started with another size;
-  /// ExternalError when the others do not join within the timeout.
-  explicit ReplicaGroup(const ReplicaSettings& settings);
+  /// Joins the group; returns when every rank has. `shared` is what must be
+  /// the same on every rank (flags and input fingerprints that shape the
+  /// exchanges). InputError when this rank's number is taken, the group was
+  /// started with another size, or `shared` differs from rank 0's (the
+  /// message names the first difference); ExternalError when the others do
+  /// not join within the timeout.
+  ReplicaGroup(const ReplicaSettings& settings, const nlohmann::json& shared);
   ~ReplicaGroup();
   ReplicaGroup(const ReplicaGroup&) = delete;
   ReplicaGroup& operator=(const ReplicaGroup&) = delete;
@@ -65,7 +69,7 @@ class ReplicaGroup {
   struct Connection;
   ReplicaSettings settings_;
   std::unique_ptr<Connection> connection_;
-  torch::Tensor gradient_buffer_;
+  std::vector<torch::Tensor> gradient_buffers_;  // one per size (DDPG averages two sets)
   int64_t verified_updates_ = 0;
 };
 

@@ -64,7 +64,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
   if (world_size > 1) {
     const std::vector<int32_t> users = playable_users(train);
     vec.users = user_shard(users, rank, world_size);
-    if (vec.users.empty()) {
+    if (static_cast<int64_t>(users.size()) < world_size) {  // on every rank alike
       throw InputError(std::to_string(users.size()) + " training users cannot be shared out "
                        "over --world-size " + std::to_string(world_size));
     }

@@ -136,6 +136,7 @@ int bench_replica(const po::variables_map& values) {
   replicas.world_size = values["world-size"].as<int>();
   replicas.rank = values["rank"].as<int>();
   replicas.rendezvous = values["rendezvous"].as<std::string>();
+  replicas.timeout_s = 60;
   check_replica_settings(replicas);
   const BenchInputs inputs = bench_inputs(values);
   const ThreadScope scope(1);
@@ -143,7 +144,7 @@ int bench_replica(const po::variables_map& values) {
   vec.users = user_shard(playable_users(inputs.data), replicas.rank, replicas.world_size);
   VecRecEnv env(inputs.data, bench_env_settings(), vec);
   DqnAgent agent(inputs.data, env.spaces(), DqnSettings{});
-  ReplicaGroup group(replicas);
+  ReplicaGroup group(replicas, {{"bench", "agent"}, {"data_dir", values["data-dir"].as<std::string>()}});
   agent.join(group);
   warm_up(agent, env);
   const double seconds = median_seconds(values["repeat"].as<int>(), [&] {
@@ -182,7 +183,8 @@ std::vector<double> group_updates_per_s(const po::variables_map& values, int wor
                " --rank " + std::to_string(rank) + " --rendezvous " + rendezvous +
                " --repeat " + std::to_string(values["repeat"].as<int>()) + " --data-dir '" +
                values["data-dir"].as<std::string>() + "' > '" + scratch + "/" +
-               std::to_string(rank) + "' 2>/dev/null & ";
+               std::to_string(rank) + "' 2> '" + scratch + "/" + std::to_string(rank) +
+               ".err' & ";
   }
   std::system((command + "wait").c_str());
   std::vector<double> rates;
@@ -191,9 +193,12 @@ std::vector<double> group_updates_per_s(const po::variables_map& values, int wor
     std::string line, last;
     while (std::getline(figures, line)) last = line;
     if (last.empty()) {
+      std::ifstream errors(scratch + "/" + std::to_string(rank) + ".err");
+      std::string error_line, last_error;
+      while (std::getline(errors, error_line)) last_error = error_line;
       std::filesystem::remove_all(scratch);
       throw std::runtime_error("trd bench agent: rank " + std::to_string(rank) +
-                               " of the loopback group reported nothing");
+                               " of the loopback group reported nothing: " + last_error);
     }
     rates.push_back(nlohmann::json::parse(last)["updates_per_s"].get<double>());
   }

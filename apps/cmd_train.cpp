@@ -12,7 +12,6 @@
 #include "data/atomic_file.hpp"
 #include "data/error.hpp"
 #include "data/loaders.hpp"
-#include "data/random.hpp"
 #include "data/ranking.hpp"
 #include "torch_support/thread_scope.hpp"
 
@@ -79,12 +78,38 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                           valid_candidates ? &*valid_candidates : nullptr};
 
   const ThreadScope scope(threads);
-  std::unique_ptr<Agent> student =
-      agent_registry().make(agent.name, train_data, RecEnv(train_data, env).spaces(),
-                            agent.settings, rank_seed(agent.seed, replicas.rank));
+  std::unique_ptr<Agent> student = agent_registry().make(
+      agent.name, train_data, RecEnv(train_data, env).spaces(), agent.settings, agent.seed);
+  const std::string checkpoint = out_dir + "/agent.pt";
+  const std::string log_path = out_dir + "/train.csv";
+  std::optional<FolderLock> lock;
+  if (writes_outputs) {
+    std::filesystem::create_directories(out_dir);
+    lock.emplace(out_dir);
+  }
   std::optional<ReplicaGroup> group;
   if (replicas.world_size > 1) {
-    group.emplace(replicas);
+    // What shapes the exchanges; the paths may differ from machine to machine.
+    const nlohmann::json shared = {
+        {"agent", agent.name},
+        {"agent_settings", agent.settings},
+        {"env",
+         {{"n_actions", env.n_actions},
+          {"history", env.history_length},
+          {"episode_length", env.episode_length},
+          {"reward", v["reward"].as<std::string>()},
+          {"feedback", feedback_name(env.feedback)},
+          {"features", slot_features_text(env.features)}}},
+        {"training",
+         {{"epochs", training.epochs},
+          {"batch_users", training.batch_users},
+          {"updates_per_step", training.updates_per_step},
+          {"eval_feedback", feedback_name(training.eval_feedback)},
+          {"seed", training.seed}}},
+        {"dataset", dataset_fingerprint(dataset)},
+        {"knowledge_crc32", file_crc32(train_knowledge_path)},
+        {"valid_knowledge_crc32", file_crc32(valid_knowledge_path)}};
+    group.emplace(replicas, shared);
     if (!student->join(*group)) {
       throw InputError("--agent " + agent.name + " cannot train in a data-parallel group "
                        "(--world-size > 1): it does not implement Agent::join");
@@ -105,11 +130,6 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
             {"valid_student", result.best_valid_ndcg},
             {"verified_updates", group->verified_updates()}};
   }
-  std::filesystem::create_directories(out_dir);
-  const FolderLock lock(out_dir);
-  const std::string checkpoint = out_dir + "/agent.pt";
-  const std::string log_path = out_dir + "/train.csv";
-
   std::ofstream log(log_path);
   log << "epoch,mean_return,loss,exploration,valid_ndcg@" << training.selection_k
       << ",valid_precision@1,seconds,best\n";

@@ -16,7 +16,6 @@
 
 #include "agents/replica_group.hpp"
 #include "data/error.hpp"
-#include "data/random.hpp"
 #include "tests/planted_env.hpp"
 #include "torch_support/thread_scope.hpp"
 
@@ -51,8 +50,8 @@ int run(int argc, char** argv) {
   const ThreadScope threads(1);
   const PlantedEnv env = planted_env();
   const Spaces spaces = RecEnv(env.data, env.settings).spaces();
-  DqnAgent agent(env.data, spaces, toy_dqn(rank_seed(7, replicas.rank)));
-  ReplicaGroup group(replicas);
+  DqnAgent agent(env.data, spaces, toy_dqn(7));
+  ReplicaGroup group(replicas, {{"worker", "planted"}});
   agent.join(group);
   TrainSettings training = toy_training(60);
   training.replicas = &group;
