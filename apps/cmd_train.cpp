@@ -87,28 +87,28 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
     std::filesystem::create_directories(out_dir);
     lock.emplace(out_dir);
   }
+  const nlohmann::json env_record = {{"n_actions", env.n_actions},
+                                     {"history_length", env.history_length},
+                                     {"episode_length", env.episode_length},
+                                     {"reward", v["reward"].as<std::string>()},
+                                     {"feedback", feedback_name(env.feedback)},
+                                     {"features", slot_features_text(env.features)}};
+  nlohmann::json training_record = {{"epochs", training.epochs},
+                                    {"batch_users", training.batch_users},
+                                    {"updates_per_step", training.updates_per_step},
+                                    {"eval_feedback", feedback_name(training.eval_feedback)},
+                                    {"seed", training.seed}};
+  const std::string fingerprint = dataset_fingerprint(dataset);
   std::optional<ReplicaGroup> group;
   if (replicas.world_size > 1) {
     // What shapes the exchanges; the paths may differ from machine to machine.
-    const nlohmann::json shared = {
-        {"agent", agent.name},
-        {"agent_settings", agent.settings},
-        {"env",
-         {{"n_actions", env.n_actions},
-          {"history", env.history_length},
-          {"episode_length", env.episode_length},
-          {"reward", v["reward"].as<std::string>()},
-          {"feedback", feedback_name(env.feedback)},
-          {"features", slot_features_text(env.features)}}},
-        {"training",
-         {{"epochs", training.epochs},
-          {"batch_users", training.batch_users},
-          {"updates_per_step", training.updates_per_step},
-          {"eval_feedback", feedback_name(training.eval_feedback)},
-          {"seed", training.seed}}},
-        {"dataset", dataset_fingerprint(dataset)},
-        {"knowledge_crc32", file_crc32(train_knowledge_path)},
-        {"valid_knowledge_crc32", file_crc32(valid_knowledge_path)}};
+    const nlohmann::json shared = {{"agent", agent.name},
+                                   {"agent_settings", agent.settings},
+                                   {"env", env_record},
+                                   {"training", training_record},
+                                   {"dataset", fingerprint},
+                                   {"knowledge_crc32", file_crc32(train_knowledge_path)},
+                                   {"valid_knowledge_crc32", file_crc32(valid_knowledge_path)}};
     group.emplace(replicas, shared);
     if (!student->join(*group)) {
       throw InputError("--agent " + agent.name + " cannot train in a data-parallel group "
@@ -171,28 +171,17 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
               << result.best_valid_ndcg << " (epoch " << result.best_epoch
               << ") against the teacher's " << result.teacher_valid_ndcg << "\n";
   }
+  training_record["threads"] = threads;
+  training_record["world_size"] = replicas.world_size;
   nlohmann::json sidecar = {
       {"format", "trd-agent"},
       {"version", 1},
       {"agent", student->name()},
       {"settings", student->settings()},
-      {"env",
-       {{"n_actions", env.n_actions},
-        {"history_length", env.history_length},
-        {"episode_length", env.episode_length},
-        {"reward", v["reward"].as<std::string>()},
-        {"feedback", feedback_name(env.feedback)},
-        {"features", slot_features_text(env.features)}}},
-      {"training",
-       {{"epochs", training.epochs},
-        {"batch_users", training.batch_users},
-        {"updates_per_step", training.updates_per_step},
-        {"eval_feedback", feedback_name(training.eval_feedback)},
-        {"threads", threads},
-        {"world_size", replicas.world_size},
-        {"seed", training.seed}}},
+      {"env", env_record},
+      {"training", training_record},
       {"checkpoint", {{"file", "agent.pt"}, {"crc32", file_crc32(checkpoint)}}},
-      {"dataset", {{"file", dataset_path}, {"fingerprint", dataset_fingerprint(dataset)}}},
+      {"dataset", {{"file", dataset_path}, {"fingerprint", fingerprint}}},
       {"train_knowledge", knowledge_summary(train_knowledge, train_knowledge_path)},
       {"valid_knowledge", knowledge_summary(valid_knowledge, valid_knowledge_path)},
       {"best_epoch", result.best_epoch},
