@@ -181,9 +181,9 @@ int bench_teacher(const po::variables_map& values) {
 
 // User-steps per second of a policy over `threads` VecRecEnvs of `batch` users
 // each (random user order), `user_steps` in all; median of `repeat` runs.
-double env_user_steps_per_second(const EnvData& data, int batch, int threads,
-                                 bool random_policy_chosen, int64_t user_steps, int repeat) {
-  EnvSettings settings;
+double env_user_steps_per_second(const EnvData& data, const EnvSettings& settings, int batch,
+                                 int threads, bool random_policy_chosen, int64_t user_steps,
+                                 int repeat) {
   VecSettings vec;
   vec.batch = batch;
   const int64_t steps_per_thread = std::max<int64_t>(1, user_steps / threads / batch);
@@ -227,11 +227,11 @@ int bench_env(const po::variables_map& values) {
       {"machine", machine_description()},
       {"repeat", repeat},
       {"user_steps_per_run", kUserSteps},
-      {"settings",
-       {{"n_actions", 20}, {"history_length", 5}, {"episode_length", 10}, {"features", "default"}}}};
+      {"settings", {{"n_actions", 20}, {"history_length", 5}, {"episode_length", 10}}}};
   std::cout << "trd bench env: user-steps per second, median of " << repeat << " runs of "
-            << kUserSteps << " user-steps, n_actions 20, H 5, K 10, default slot features, on "
-            << machine_description() << "\n";
+            << kUserSteps << " user-steps, n_actions 20, H 5, K 10, random user order, on "
+            << machine_description()
+            << "; features: the default slot features, or none (the episode mechanics alone)\n";
   std::vector<std::pair<std::string, Dataset>> datasets;
   if (auto ml100k = find_in_data_dirs("ml-100k/u.data", values["data-dir"].as<std::string>())) {
     PrepareSettings settings;
@@ -246,24 +246,33 @@ int bench_env(const po::variables_map& values) {
   datasets.emplace_back("synthetic", prepare_dataset(synthetic));
   for (const auto& [name, dataset] : datasets) {
     const EnvData data = mostpop_env_data(dataset);
-    for (const char* policy : {"teacher", "random"}) {
-      for (int threads : {1, 2}) {
-        for (int batch : {1, 64, 1024}) {
-          const double rate = env_user_steps_per_second(
-              data, batch, threads, std::string(policy) == "random", kUserSteps, repeat);
-          report["runs"].push_back({{"dataset", name},
-                                    {"policy", policy},
-                                    {"threads", threads},
-                                    {"batch", batch},
-                                    {"user_steps_per_s", rate}});
-          std::printf("  %-9s %-7s threads %d  B %4d: %6.2f M user-steps/s\n", name.c_str(), policy,
-                      threads, batch, rate / 1e6);
-          // The headline figure per policy: one core, B = 1024, the first dataset.
-          if (threads == 1 && batch == 1024 && !report.contains(policy)) {
-            report[policy] = {{"user_steps_per_s", rate},
-                              {"dataset", name},
-                              {"batch", batch},
-                              {"threads", threads}};
+    for (const char* features : {"default", "none"}) {
+      EnvSettings settings;
+      settings.features = parse_slot_features(features, "--features");
+      for (const char* policy : {"teacher", "random"}) {
+        for (int threads : {1, 2}) {
+          for (int batch : {1, 64, 1024}) {
+            const double rate =
+                env_user_steps_per_second(data, settings, batch, threads,
+                                          std::string(policy) == "random", kUserSteps, repeat);
+            report["runs"].push_back({{"dataset", name},
+                                      {"features", features},
+                                      {"policy", policy},
+                                      {"threads", threads},
+                                      {"batch", batch},
+                                      {"user_steps_per_s", rate}});
+            std::printf("  %-9s features %-7s %-7s threads %d  B %4d: %6.2f M user-steps/s\n",
+                        name.c_str(), features, policy, threads, batch, rate / 1e6);
+            // The headline figure per policy: default features, one core,
+            // B = 1024, the first dataset.
+            if (std::string(features) == "default" && threads == 1 && batch == 1024 &&
+                !report.contains(policy)) {
+              report[policy] = {{"user_steps_per_s", rate},
+                                {"dataset", name},
+                                {"features", features},
+                                {"batch", batch},
+                                {"threads", threads}};
+            }
           }
         }
       }

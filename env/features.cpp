@@ -78,27 +78,8 @@ bool needs_transitions(SlotFeature feature) {
          feature == SlotFeature::kReverseTransitions;
 }
 
-// Column `column` of a row-major [n, width] block, standardised over the
-// valid slots (mean 0, variance 1 there); a constant column becomes 0.
-void standardize_column(float* block, int n, int width, int column, const int8_t* mask) {
-  double sum = 0, count = 0;
-  for (int slot = 0; slot < n; ++slot) {
-    if (mask[slot]) sum += block[slot * width + column], count += 1;
-  }
-  if (count == 0) return;
-  const double mean = sum / count;
-  double squares = 0;
-  for (int slot = 0; slot < n; ++slot) {
-    if (mask[slot]) {
-      const double centred = block[slot * width + column] - mean;
-      squares += centred * centred;
-    }
-  }
-  const double spread = std::sqrt(squares / count);
-  for (int slot = 0; slot < n; ++slot) {
-    float& value = block[slot * width + column];
-    value = mask[slot] && spread > 1e-6 ? static_cast<float>((value - mean) / spread) : 0.0f;
-  }
+bool reads_similarity(SlotFeature feature) {
+  return feature == SlotFeature::kHistorySimilarity || feature == SlotFeature::kRecentSimilarity;
 }
 
 }  // namespace
@@ -172,6 +153,18 @@ SlotFeatures::SlotFeatures(std::vector<SlotFeature> features, int history_length
   reads_transitions_ = std::any_of(features_.begin(), features_.end(), needs_transitions);
   reads_reverse_ = std::find(features_.begin(), features_.end(),
                              SlotFeature::kReverseTransitions) != features_.end();
+  reads_similarity_ =
+      similarity_.available() && std::any_of(features_.begin(), features_.end(), reads_similarity);
+  for (SlotFeature feature : features_) {
+    if (feature == SlotFeature::kPosition)
+      position_column_ = static_cast<int>(standardised_.size());
+    const bool standardise =
+        feature != SlotFeature::kTeacherRank && feature != SlotFeature::kPosition;
+    standardised_.insert(standardised_.end(), columns_of(feature, history_length_), standardise);
+  }
+  column_sum_.resize(static_cast<std::size_t>(width_));
+  column_mean_.resize(static_cast<std::size_t>(width_));
+  column_scale_.resize(static_cast<std::size_t>(width_));
   if (reads_transitions_ && transitions.n_items() != n_items) {
     own_transitions_ = std::make_shared<ItemTransitions>(past, n_items);
     transitions_ = own_transitions_.get();
@@ -201,27 +194,36 @@ std::vector<std::string> SlotFeatures::column_names() const {
   return names;
 }
 
-std::vector<int32_t> SlotFeatures::recent_items(const int32_t* history) const {
-  std::vector<int32_t> recent;
+int SlotFeatures::recent_items(const int32_t* history, int32_t* recent) const {
+  int n = 0;
   for (int j = history_length_ - 1; j >= 0; --j) {
-    if (history[j] != pad_item_) recent.push_back(history[j]);
+    if (history[j] != pad_item_) recent[n++] = history[j];
   }
-  return recent;
+  return n;
 }
 
-void SlotFeatures::slot_values(const std::vector<int32_t>& recent, int32_t item, float score,
+PairTerms SlotFeatures::pair_terms(int32_t history_item, int32_t item) const {
+  // Each sparse lookup is a binary search: the forward count serves two
+  // groups, so it is looked up once.
+  PairTerms terms;
+  if (reads_transitions_) {
+    terms.following = transitions_->count(history_item, item);
+    terms.share = terms.following / (1.0f + transitions_->total(history_item));
+    if (reads_reverse_) terms.preceding = transitions_->count(item, history_item);
+  }
+  if (reads_similarity_) terms.similarity = similarity_(item, history_item);
+  return terms;
+}
+
+void SlotFeatures::slot_values(const PairTerms* terms, int n_recent, int32_t item, float score,
                                int32_t rank, float* out) const {
   std::fill_n(out, width_, 0.0f);
-  // Each sparse lookup is a binary search on the env's hot path: the
-  // forward counts serve two groups, so they are looked up once.
-  float following = 0, share = 0, preceding = 0;
-  if (reads_transitions_) {
-    for (int32_t h : recent) {
-      const float count = transitions_->count(h, item);
-      following += count;
-      share += count / (1.0f + transitions_->total(h));
-      if (reads_reverse_) preceding += transitions_->count(item, h);
-    }
+  float following = 0, share = 0, preceding = 0, similarity = 0;
+  for (int j = 0; j < n_recent; ++j) {
+    following += terms[j].following;
+    share += terms[j].share;
+    preceding += terms[j].preceding;
+    similarity += terms[j].similarity;
   }
   float* value = out;
   for (SlotFeature feature : features_) {
@@ -233,16 +235,10 @@ void SlotFeatures::slot_values(const std::vector<int32_t>& recent, int32_t item,
         *value = static_cast<float>(1.0 / std::log2(std::max(rank, 0) + 2.0));
         break;
       case SlotFeature::kHistorySimilarity:
-        if (!recent.empty() && similarity_.available()) {
-          float sum = 0;
-          for (int32_t h : recent) sum += similarity_(item, h);
-          *value = sum / static_cast<float>(recent.size());
-        }
+        if (n_recent > 0 && reads_similarity_) *value = similarity / static_cast<float>(n_recent);
         break;
       case SlotFeature::kRecentSimilarity:
-        if (similarity_.available()) {
-          for (std::size_t j = 0; j < recent.size(); ++j) value[j] = similarity_(item, recent[j]);
-        }
+        for (int j = 0; j < n_recent; ++j) value[j] = terms[j].similarity;
         break;
       case SlotFeature::kPopularity:
         *value = log_popularity_[static_cast<std::size_t>(item)];
@@ -264,34 +260,74 @@ void SlotFeatures::slot_values(const std::vector<int32_t>& recent, int32_t item,
 }
 
 void SlotFeatures::finish(int t, const int8_t* mask, const float* raw, float* out) const {
-  const std::size_t size = static_cast<std::size_t>(n_actions_) * width_;
-  std::copy_n(raw, size, out);
-  int column = 0;
-  for (SlotFeature feature : features_) {
-    const int columns = columns_of(feature, history_length_);
-    for (int c = column; c < column + columns; ++c) {
-      if (feature == SlotFeature::kPosition) {
-        const float position = static_cast<float>(t - 1) / static_cast<float>(episode_length_);
-        for (int slot = 0; slot < n_actions_; ++slot) out[slot * width_ + c] = position;
-      }
-      if (feature != SlotFeature::kTeacherRank && feature != SlotFeature::kPosition) {
-        standardize_column(out, n_actions_, width_, c, mask);
-      }
-    }
-    column += columns;
-  }
+  // Each column is standardised over the valid slots (mean 0, variance 1
+  // there; a constant column becomes 0). The passes run slot by slot over
+  // all columns at once, in the same order of sums per column as one column
+  // at a time.
+  const int width = width_;
+  double* sum = column_sum_.data();
+  double* mean = column_mean_.data();
+  double* scale = column_scale_.data();
+  std::fill_n(sum, width, 0.0);
+  int count = 0;
   for (int slot = 0; slot < n_actions_; ++slot) {
-    if (!mask[slot]) std::fill_n(out + static_cast<std::ptrdiff_t>(slot) * width_, width_, 0.0f);
+    if (!mask[slot]) continue;
+    const float* values = raw + static_cast<std::ptrdiff_t>(slot) * width;
+    for (int c = 0; c < width; ++c) sum[c] += values[c];
+    ++count;
+  }
+  const std::size_t size = static_cast<std::size_t>(n_actions_) * width;
+  if (count == 0) {
+    std::fill_n(out, size, 0.0f);
+    return;
+  }
+  for (int c = 0; c < width; ++c) mean[c] = sum[c] / count;
+  std::fill_n(scale, width, 0.0);  // the sums of squares first
+  for (int slot = 0; slot < n_actions_; ++slot) {
+    if (!mask[slot]) continue;
+    const float* values = raw + static_cast<std::ptrdiff_t>(slot) * width;
+    for (int c = 0; c < width; ++c) {
+      const double centred = values[c] - mean[c];
+      scale[c] += centred * centred;
+    }
+  }
+  // A multiply by the inverse (not a divide per value) keeps this loop
+  // vectorised; a constant column gets scale 0.
+  for (int c = 0; c < width; ++c) {
+    const double deviation = std::sqrt(scale[c] / count);
+    scale[c] = deviation > 1e-6 ? 1.0 / deviation : 0.0;
+  }
+  const float position = static_cast<float>(t - 1) / static_cast<float>(episode_length_);
+  for (int slot = 0; slot < n_actions_; ++slot) {
+    const float* values = raw + static_cast<std::ptrdiff_t>(slot) * width;
+    float* finished = out + static_cast<std::ptrdiff_t>(slot) * width;
+    if (!mask[slot]) {
+      std::fill_n(finished, width, 0.0f);
+      continue;
+    }
+    for (int c = 0; c < width; ++c) {
+      finished[c] = static_cast<float>((values[c] - mean[c]) * scale[c]);
+    }
+    for (int c = 0; c < width; ++c) {
+      if (!standardised_[static_cast<std::size_t>(c)]) finished[c] = values[c];
+    }
+    if (position_column_ >= 0) finished[position_column_] = position;
   }
 }
 
 void SlotFeatures::fill(int t, const int32_t* history, const int32_t* window, const int8_t* mask,
                         const float* score, const int32_t* rank, float* raw, float* out) const {
-  const std::vector<int32_t> recent = recent_items(history);
+  std::vector<int32_t> recent(static_cast<std::size_t>(history_length_));
+  const int n_recent = recent_items(history, recent.data());
+  std::vector<PairTerms> terms(recent.size());
   for (int slot = 0; slot < n_actions_; ++slot) {
     float* values = raw + static_cast<std::ptrdiff_t>(slot) * width_;
     if (mask[slot]) {
-      slot_values(recent, window[slot], score[slot], rank[slot], values);
+      for (int j = 0; j < n_recent; ++j) {
+        terms[static_cast<std::size_t>(j)] =
+            pair_terms(recent[static_cast<std::size_t>(j)], window[slot]);
+      }
+      slot_values(terms.data(), n_recent, window[slot], score[slot], rank[slot], values);
     } else {
       std::fill_n(values, width_, 0.0f);
     }

@@ -72,6 +72,15 @@ class ItemTransitions {
   std::vector<float> totals_;
 };
 
+/// What one history item contributes to a slot's history groups: the
+/// lookups behind them, apart from the sums, so an env can keep them.
+struct PairTerms {
+  float following = 0;   ///< times the slot item followed the history item
+  float share = 0;       ///< following / (1 + times any item followed the history item)
+  float preceding = 0;   ///< times the history item followed the slot item
+  float similarity = 0;  ///< ItemSimilarity of the two
+};
+
 /// The feature groups a set can hold. Scores and counts are standardised
 /// within each observation's valid slots, so every teacher and dataset looks
 /// alike to a network; invalid slots read 0 everywhere.
@@ -114,24 +123,33 @@ class SlotFeatures {
   /// One name per column ("recent_similarity_1" is the most recent item).
   std::vector<std::string> column_names() const;
   const std::vector<SlotFeature>& features() const { return features_; }
+  /// Whether any column needs pair_terms (transitions or similarities).
+  bool reads_pairs() const { return reads_transitions_ || reads_similarity_; }
 
-  // An observation's block is built in two parts so the env can keep the
-  // raw values of the slots that did not change and only compute the slot
-  // that entered (features are standardised within the window, which
-  // every step changes).
+  // An observation's block is built in parts so the env can keep the raw
+  // values of the slots that did not change and only compute the slot that
+  // entered (features are standardised within the window, which every step
+  // changes), and can keep each user's pair lookups across episodes.
 
-  /// The real items of an observation's `history` [H], most recent first.
-  std::vector<int32_t> recent_items(const int32_t* history) const;
+  /// The real items of an observation's `history` [H] into `recent` [H],
+  /// most recent first; returns how many there are.
+  int recent_items(const int32_t* history, int32_t* recent) const;
+  /// The lookups of one (history item, slot item) pair, only those the set
+  /// reads (the rest stay 0).
+  PairTerms pair_terms(int32_t history_item, int32_t item) const;
   /// Raw (unstandardised) values of one valid slot's columns into `out`
-  /// [width()]; the position column is left for finish().
-  void slot_values(const std::vector<int32_t>& recent, int32_t item, float score, int32_t rank,
+  /// [width()], from its pair terms with the `n_recent` history items
+  /// (`terms`, most recent first); the position column is left for finish().
+  void slot_values(const PairTerms* terms, int n_recent, int32_t item, float score, int32_t rank,
                    float* out) const;
   /// `out` [n_actions, width()]: the raw block standardised within the valid
-  /// slots of `mask`, the position of step `t` set, invalid slots 0.
+  /// slots of `mask`, the position of step `t` set, invalid slots 0. Not
+  /// for two threads at once (it keeps its column sums in the object).
   void finish(int t, const int8_t* mask, const float* raw, float* out) const;
-  /// Both, for every slot of one observation: `history` [H] (pad_item where
-  /// empty), `window`, `mask`, `score`, `rank` [n_actions]; `raw` receives
-  /// the raw block, `out` the finished one (row-major [n_actions, width()]).
+  /// All of it for every slot of one observation, from scratch: `history`
+  /// [H] (pad_item where empty), `window`, `mask`, `score`, `rank`
+  /// [n_actions]; `raw` receives the raw block, `out` the finished one
+  /// (row-major [n_actions, width()]).
   void fill(int t, const int32_t* history, const int32_t* window, const int8_t* mask,
             const float* score, const int32_t* rank, float* raw, float* out) const;
 
@@ -145,6 +163,11 @@ class SlotFeatures {
   int32_t pad_item_;
   bool reads_transitions_ = false;
   bool reads_reverse_ = false;
+  bool reads_similarity_ = false;
+  // Per column: standardised within the window, or kept (rank, position).
+  std::vector<int8_t> standardised_;
+  int position_column_ = -1;
+  mutable std::vector<double> column_sum_, column_mean_, column_scale_;
 };
 
 }  // namespace trd

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "data/error.hpp"
 #include "data/random.hpp"
@@ -99,7 +100,8 @@ EnvData make_serving_data(const Dataset& dataset, const Knowledge& knowledge, Sp
   std::vector<const InteractionTable*> before;
   for (int s = 0; s < stage; ++s) before.push_back(&dataset.splits[s]);
   data.past = UserItems(before, data.n_users);
-  data.rewarded = UserItems(std::vector<std::vector<int32_t>>(static_cast<std::size_t>(data.n_users)));
+  data.rewarded =
+      UserItems(std::vector<std::vector<int32_t>>(static_cast<std::size_t>(data.n_users)));
   data.transitions = ItemTransitions(data.past, data.n_items);
   return data;
 }
@@ -182,25 +184,123 @@ void ObservationBatch::copy_row(const ObservationBatch& source, int from, int to
               features.begin() + a_to * n_features);
 }
 
-EpisodeRows::EpisodeRows(const EnvData& data, const EnvSettings& settings, int batch)
+namespace {
+
+// Past this many kept pair terms (256 MiB) further users are computed per
+// episode: the cache pays only where users replay, and must not grow with
+// the dataset without bound.
+constexpr std::size_t kMaxKeptTerms = std::size_t{16} << 20;
+
+}  // namespace
+
+EpisodeRows::EpisodeRows(const EnvData& data, const EnvSettings& settings, int batch,
+                         bool cache_users)
     : data_(&data),
       settings_(checked(settings)),
       features_(settings.features, settings.history_length, settings.n_actions,
                 settings.episode_length, FeatureView(data).similarity(), data.transitions,
                 data.past, data.n_items),
-      next_(static_cast<std::size_t>(batch), 0) {
-  obs_.resize(batch, settings.history_length, settings.n_actions, data.n_items,
-              features_.width());
+      next_(static_cast<std::size_t>(batch), 0),
+      cache_users_(cache_users && features_.reads_pairs()),
+      history_pool_(static_cast<std::size_t>(batch) * settings.history_length, -1),
+      recent_(static_cast<std::size_t>(settings.history_length)),
+      slot_terms_(static_cast<std::size_t>(settings.history_length)) {
+  obs_.resize(batch, settings.history_length, settings.n_actions, data.n_items, features_.width());
   raw_features_.assign(obs_.features.size(), 0.0f);
+  if (cache_users_) user_terms_.resize(static_cast<std::size_t>(data.n_users));
+}
+
+void EpisodeRows::keep_user_terms(int32_t user) {
+  UserTerms& entry = user_terms_[static_cast<std::size_t>(user)];
+  // What an episode can show: the first n_actions + K list items.
+  const int64_t reach =
+      std::min<int64_t>(data_->lists.cols(), settings_.n_actions + settings_.episode_length);
+  int64_t shown = 0;
+  while (shown < reach && data_->lists(user, shown) >= 0) ++shown;
+  // What its history can hold: the last H past items, and under hit
+  // feedback the rewarded items among those shown.
+  const int64_t pool = static_cast<int64_t>(pool_items_.size());
+  auto add = [&](int32_t item) {
+    if (std::find(pool_items_.begin() + pool, pool_items_.end(), item) == pool_items_.end()) {
+      pool_items_.push_back(item);
+    }
+  };
+  const int64_t kept = std::min<int64_t>(data_->past.size(user), settings_.history_length);
+  for (const int32_t* item = data_->past.end(user) - kept; item != data_->past.end(user); ++item) {
+    add(*item);
+  }
+  if (settings_.feedback == Feedback::kHits) {
+    float rating = 0;
+    for (int64_t j = 0; j < shown; ++j) {
+      if (is_rewarded(user, data_->lists(user, j), &rating)) add(data_->lists(user, j));
+    }
+  }
+  const int32_t pool_size = static_cast<int32_t>(static_cast<int64_t>(pool_items_.size()) - pool);
+  const std::size_t block = static_cast<std::size_t>(shown) * pool_size;
+  if (terms_.size() + block > kMaxKeptTerms) {
+    pool_items_.resize(static_cast<std::size_t>(pool));
+    return;
+  }
+  entry.offset = static_cast<int64_t>(terms_.size());
+  entry.pool = pool;
+  entry.pool_size = pool_size;
+  for (int64_t j = 0; j < shown; ++j) {
+    for (int32_t p = 0; p < pool_size; ++p) {
+      terms_.push_back(features_.pair_terms(pool_items_[static_cast<std::size_t>(pool + p)],
+                                            data_->lists(user, j)));
+    }
+  }
+}
+
+int32_t EpisodeRows::pool_index(int32_t user, int32_t item) const {
+  const UserTerms& entry = user_terms_[static_cast<std::size_t>(user)];
+  const auto begin = pool_items_.begin() + entry.pool;
+  const auto found = std::find(begin, begin + entry.pool_size, item);
+  if (found == begin + entry.pool_size) {
+    throw std::logic_error("EpisodeRows: a history item outside the user's kept pool");
+  }
+  return static_cast<int32_t>(found - begin);
+}
+
+void EpisodeRows::slot_raw_values(int row, int slot, float* out) {
+  const int h = settings_.history_length;
+  const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * settings_.n_actions + slot;
+  const int32_t item = obs_.window[a];
+  const int32_t rank = obs_.teacher_rank[a];
+  const int32_t* history = obs_.history.data() + static_cast<std::ptrdiff_t>(row) * h;
+  const UserTerms* entry =
+      cache_users_ ? &user_terms_[static_cast<std::size_t>(obs_.user[row])] : nullptr;
+  int n_recent = 0;
+  if (entry != nullptr && entry->offset >= 0) {
+    const PairTerms* rank_terms =
+        terms_.data() + entry->offset + static_cast<int64_t>(rank) * entry->pool_size;
+    const int32_t* pools = history_pool_.data() + static_cast<std::ptrdiff_t>(row) * h;
+    for (int j = h - 1; j >= 0; --j) {
+      if (pools[j] >= 0) slot_terms_[static_cast<std::size_t>(n_recent++)] = rank_terms[pools[j]];
+    }
+  } else {
+    n_recent = features_.recent_items(history, recent_.data());
+    for (int j = 0; j < n_recent; ++j) {
+      slot_terms_[static_cast<std::size_t>(j)] =
+          features_.pair_terms(recent_[static_cast<std::size_t>(j)], item);
+    }
+  }
+  features_.slot_values(slot_terms_.data(), n_recent, item, obs_.teacher_score[a], rank, out);
 }
 
 void EpisodeRows::fill_features(int row) {
+  const int width = features_.width();
+  if (width == 0) return;
   const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * settings_.n_actions;
-  const std::ptrdiff_t f = a * features_.width();
-  features_.fill(obs_.t[row],
-                 obs_.history.data() + static_cast<std::ptrdiff_t>(row) * settings_.history_length,
-                 obs_.window.data() + a, obs_.mask.data() + a, obs_.teacher_score.data() + a,
-                 obs_.teacher_rank.data() + a, raw_features_.data() + f, obs_.features.data() + f);
+  float* raw = raw_features_.data() + a * width;
+  for (int slot = 0; slot < settings_.n_actions; ++slot) {
+    if (obs_.mask[a + slot]) {
+      slot_raw_values(row, slot, raw + slot * width);
+    } else {
+      std::fill_n(raw + slot * width, width, 0.0f);
+    }
+  }
+  features_.finish(obs_.t[row], obs_.mask.data() + a, raw, obs_.features.data() + a * width);
 }
 
 void EpisodeRows::start(int row, int32_t user) {
@@ -216,6 +316,13 @@ void EpisodeRows::start(int row, int32_t user) {
   const int64_t kept = std::min<int64_t>(n_past, h);
   std::fill(history, history + (h - kept), pad);
   std::copy(data_->past.end(user) - kept, data_->past.end(user), history + (h - kept));
+  if (cache_users_) {
+    if (user_terms_[static_cast<std::size_t>(user)].offset < 0) keep_user_terms(user);
+    if (user_terms_[static_cast<std::size_t>(user)].offset >= 0) {
+      int32_t* pools = history_pool_.data() + static_cast<std::ptrdiff_t>(row) * h;
+      for (int j = 0; j < h; ++j) pools[j] = history[j] == pad ? -1 : pool_index(user, history[j]);
+    }
+  }
   // The window: the head of the teacher list.
   const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * n_actions;
   const int64_t list_length = data_->lists.cols();
@@ -285,6 +392,11 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
     int32_t* history = obs_.history.data() + static_cast<std::ptrdiff_t>(row) * h;
     std::copy(history + 1, history + h, history);
     history[h - 1] = info.item;
+    if (cache_users_ && user_terms_[static_cast<std::size_t>(user)].offset >= 0) {
+      int32_t* pools = history_pool_.data() + static_cast<std::ptrdiff_t>(row) * h;
+      std::copy(pools + 1, pools + h, pools);
+      pools[h - 1] = pool_index(user, info.item);
+    }
   }
   // The chosen slot leaves; the rest keep their order; the next unused list
   // item enters at the back of the valid slots.
@@ -292,12 +404,14 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
   while (valid < n_actions && obs_.mask[a + valid]) ++valid;
   const int width = features_.width();
   float* raw = raw_features_.data() + a * width;
-  for (int slot = action; slot + 1 < valid; ++slot) {
-    obs_.window[a + slot] = obs_.window[a + slot + 1];
-    obs_.teacher_score[a + slot] = obs_.teacher_score[a + slot + 1];
-    obs_.teacher_rank[a + slot] = obs_.teacher_rank[a + slot + 1];
-    std::copy_n(raw + (slot + 1) * width, width, raw + slot * width);
-  }
+  const auto close_gap = [&](auto& values) {
+    std::copy(values.begin() + a + action + 1, values.begin() + a + valid,
+              values.begin() + a + action);
+  };
+  close_gap(obs_.window);
+  close_gap(obs_.teacher_score);
+  close_gap(obs_.teacher_rank);
+  std::copy(raw + (action + 1) * width, raw + valid * width, raw + action * width);
   const int back = valid - 1;
   int64_t& next = next_[row];
   const bool refill = next < data_->lists.cols() && data_->lists(user, next) >= 0;
@@ -308,16 +422,13 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
   if (refill) ++next;
 
   obs_.t[row] = t + 1;
-  if (history_changes) {
+  if (width > 0 && history_changes) {
     fill_features(row);
-  } else {
+  } else if (width > 0) {
     // Only the slot that entered has new raw values.
     float* entered = raw + back * width;
     if (refill) {
-      const int32_t* history =
-          obs_.history.data() + static_cast<std::ptrdiff_t>(row) * settings_.history_length;
-      features_.slot_values(features_.recent_items(history), obs_.window[a + back],
-                            obs_.teacher_score[a + back], obs_.teacher_rank[a + back], entered);
+      slot_raw_values(row, back, entered);
     } else {
       std::fill_n(entered, width, 0.0f);
     }
@@ -380,7 +491,8 @@ VecRecEnv::VecRecEnv(const EnvData& data, const EnvSettings& env_settings,
     : data_(&data),
       env_settings_(env_settings),
       settings_(settings),
-      rows_(data, env_settings, std::max(1, settings.batch)) {
+      rows_(data, env_settings, std::max(1, settings.batch),
+            /*cache_users=*/settings.order == UserOrder::kRandom) {
   if (settings.batch < 1) throw InputError("batch must be at least 1");
   if (settings_.users.empty()) settings_.users = playable_users(data);
   if (settings_.users.empty()) {

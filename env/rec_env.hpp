@@ -179,7 +179,13 @@ struct ObservationBatch {
 /// disagree: advances rows of an ObservationBatch in place.
 class EpisodeRows {
  public:
-  EpisodeRows(const EnvData& data, const EnvSettings& settings, int batch);
+  /// With `cache_users`, each user's pair lookups (SlotFeatures::pair_terms
+  /// of its first n_actions + episode_length list items with every item
+  /// that can enter its history) are kept from its first episode on, for
+  /// envs that play the same users many times; the observations are the
+  /// same either way.
+  EpisodeRows(const EnvData& data, const EnvSettings& settings, int batch,
+              bool cache_users = false);
 
   ObservationBatch& observations() { return obs_; }
   const ObservationBatch& observations() const { return obs_; }
@@ -193,7 +199,19 @@ class EpisodeRows {
   double advance(int row, int action, bool& terminated, bool& truncated, StepInfo& info);
 
  private:
+  /// Where a user's kept pair terms are: `terms_[offset + rank * pool_size
+  /// + p]` pairs its list item at `rank` with `pool_items_[pool + p]`.
+  struct UserTerms {
+    int64_t offset = -1;  // -1: not kept (not met yet, or the cache is full)
+    int64_t pool = 0;
+    int32_t pool_size = 0;
+  };
+
   bool is_rewarded(int32_t user, int32_t item, float* rating) const;
+  void keep_user_terms(int32_t user);
+  int32_t pool_index(int32_t user, int32_t item) const;
+  /// Raw values of valid slot `slot` of row `row` into `out`.
+  void slot_raw_values(int row, int slot, float* out);
   void fill_features(int row);
 
   const EnvData* data_;
@@ -201,7 +219,14 @@ class EpisodeRows {
   SlotFeatures features_;
   ObservationBatch obs_;
   std::vector<float> raw_features_;  // [B, n_actions, width] before standardising
-  std::vector<int64_t> next_;  // [B] next unused index into each row's teacher list
+  std::vector<int64_t> next_;        // [B] next unused index into each row's teacher list
+  bool cache_users_;
+  std::vector<UserTerms> user_terms_;  // [n_users] when caching
+  std::vector<int32_t> pool_items_;    // each kept user's history candidates
+  std::vector<PairTerms> terms_;       // each kept user's [list items, pool] block
+  std::vector<int32_t> history_pool_;  // [B, H] pool index of each history entry, -1 for pad
+  std::vector<int32_t> recent_;        // [H] scratch: history items, most recent first
+  std::vector<PairTerms> slot_terms_;  // [H] scratch: one slot's terms, most recent first
 };
 
 /// One user at a time.

@@ -9,6 +9,7 @@
 
 #include "data/error.hpp"
 #include "env/features.hpp"
+#include "env/policies.hpp"
 #include "env/rec_env.hpp"
 
 using namespace trd;
@@ -153,10 +154,11 @@ TEST_CASE("VecRecEnv hands out the same features as RecEnv, row by row", "[featu
   }
 }
 
-TEST_CASE("the env's step-by-step features equal a fresh computation of each observation",
-          "[features]") {
-  // Random items and lists; only the slot that enters is computed anew on a
-  // step without a new history item, which must not change any figure.
+namespace {
+
+// Random items, lists and pasts for six users of 30 items; each user's
+// rewarded items sit in its list, so hits change the history.
+EnvData random_env_data() {
   std::mt19937_64 engine(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   EnvData data;
@@ -186,21 +188,46 @@ TEST_CASE("the env's step-by-step features equal a fresh computation of each obs
   data.rewarded = UserItems(rewarded);
   data.rewarded_rating.assign(18, 1.0f);
   data.transitions = ItemTransitions(data.past, data.n_items);
+  return data;
+}
+
+EnvSettings small_settings(Feedback feedback) {
+  EnvSettings settings;
+  settings.n_actions = 4;
+  settings.history_length = 2;
+  settings.episode_length = 8;
+  settings.feedback = feedback;
+  return settings;
+}
+
+// Row `row`'s features computed from scratch from its ids.
+std::vector<float> fresh_features(const SlotFeatures& fresh, const ObservationBatch& batch,
+                                  int row) {
+  const Observation obs = batch.row(row);
+  std::vector<float> raw(obs.features.size()), expected(obs.features.size());
+  fresh.fill(obs.t, obs.history.data(), obs.window.data(), obs.mask.data(),
+             obs.teacher_score.data(), obs.teacher_rank.data(), raw.data(), expected.data());
+  return expected;
+}
+
+}  // namespace
+
+TEST_CASE("the env's step-by-step features equal a fresh computation of each observation",
+          "[features]") {
+  // Only the slot that enters is computed anew on a step without a new
+  // history item, which must not change any figure.
+  std::mt19937_64 engine(5);
+  const EnvData data = random_env_data();
   for (const Feedback feedback : {Feedback::kHits, Feedback::kNone}) {
-    EnvSettings settings;
-    settings.n_actions = 4;
-    settings.history_length = 2;
-    settings.episode_length = 8;
-    settings.feedback = feedback;
+    const EnvSettings settings = small_settings(feedback);
     const SlotFeatures fresh(settings.features, 2, 4, 8, FeatureView(data).similarity(),
                              data.transitions, data.past, data.n_items);
     RecEnv env(data, settings);
     for (int32_t user = 0; user < 6; ++user) {
-      Observation obs = env.reset(0, user).observation;
+      env.reset(0, user);
       for (int step = 0; step < 8; ++step) {
-        std::vector<float> raw(obs.features.size()), expected(obs.features.size());
-        fresh.fill(obs.t, obs.history.data(), obs.window.data(), obs.mask.data(),
-                   obs.teacher_score.data(), obs.teacher_rank.data(), raw.data(), expected.data());
+        const std::vector<float> expected = fresh_features(fresh, env.observations(), 0);
+        const Observation obs = env.observations().row(0);
         INFO("user " << user << " t " << obs.t);
         for (std::size_t c = 0; c < expected.size(); ++c) {
           REQUIRE(obs.features[c] == Approx(expected[c]).margin(1e-5));
@@ -211,8 +238,51 @@ TEST_CASE("the env's step-by-step features equal a fresh computation of each obs
         }
         const StepResult result = env.step(valid[engine() % valid.size()]);
         if (result.terminated || result.truncated) break;
-        obs = result.observation;
       }
     }
+  }
+}
+
+TEST_CASE("a training env's per-user pair cache gives the features of a fresh computation",
+          "[features]") {
+  // Random user order keeps each user's pair lookups from its first episode
+  // on; users replay, hits change the history, and every row of every step,
+  // the ended episodes' final observations included, must be bit-identical
+  // to computing the row from its ids.
+  std::mt19937_64 engine(11);
+  const EnvData data = random_env_data();
+  for (const Feedback feedback : {Feedback::kHits, Feedback::kNone}) {
+    const EnvSettings settings = small_settings(feedback);
+    const SlotFeatures fresh(settings.features, 2, 4, 8, FeatureView(data).similarity(),
+                             data.transitions, data.past, data.n_items);
+    VecSettings vec;
+    vec.batch = 3;
+    vec.order = UserOrder::kRandom;
+    VecRecEnv env(data, settings, vec);
+    env.reset(3);
+    int hits = 0, episodes = 0;
+    std::vector<int32_t> actions(3);
+    for (int step = 0; step < 200; ++step) {
+      for (int row = 0; row < 3; ++row) {
+        INFO("step " << step << " row " << row);
+        REQUIRE(env.observations().row(row).features ==
+                fresh_features(fresh, env.observations(), row));
+        actions[static_cast<std::size_t>(row)] = static_cast<int32_t>(
+            engine() % static_cast<uint64_t>(std::max(1, valid_slots(env.observations(), row))));
+      }
+      const StepBatch& result = env.step(actions.data());
+      for (int row = 0; row < 3; ++row) {
+        hits += result.hit[static_cast<std::size_t>(row)];
+        if (result.terminated[static_cast<std::size_t>(row)] ||
+            result.truncated[static_cast<std::size_t>(row)]) {
+          ++episodes;
+          INFO("final observation, step " << step << " row " << row);
+          REQUIRE(env.final_observations().row(row).features ==
+                  fresh_features(fresh, env.final_observations(), row));
+        }
+      }
+    }
+    CHECK(hits > 20);
+    CHECK(episodes > 50);  // every user replays several times
   }
 }
