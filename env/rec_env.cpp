@@ -203,6 +203,7 @@ EpisodeRows::EpisodeRows(const EnvData& data, const EnvSettings& settings, int b
       next_(static_cast<std::size_t>(batch), 0),
       cache_users_(cache_users && features_.reads_pairs()),
       history_pool_(static_cast<std::size_t>(batch) * settings.history_length, -1),
+      row_kept_(static_cast<std::size_t>(batch), 0),
       recent_(static_cast<std::size_t>(settings.history_length)),
       slot_terms_(static_cast<std::size_t>(settings.history_length)) {
   obs_.resize(batch, settings.history_length, settings.n_actions, data.n_items, features_.width());
@@ -268,12 +269,11 @@ void EpisodeRows::slot_raw_values(int row, int slot, float* out) {
   const int32_t item = obs_.window[a];
   const int32_t rank = obs_.teacher_rank[a];
   const int32_t* history = obs_.history.data() + static_cast<std::ptrdiff_t>(row) * h;
-  const UserTerms* entry =
-      cache_users_ ? &user_terms_[static_cast<std::size_t>(obs_.user[row])] : nullptr;
   int n_recent = 0;
-  if (entry != nullptr && entry->offset >= 0) {
+  if (cache_users_ && row_kept_[row]) {
+    const UserTerms& entry = user_terms_[static_cast<std::size_t>(obs_.user[row])];
     const PairTerms* rank_terms =
-        terms_.data() + entry->offset + static_cast<int64_t>(rank) * entry->pool_size;
+        terms_.data() + entry.offset + static_cast<int64_t>(rank) * entry.pool_size;
     const int32_t* pools = history_pool_.data() + static_cast<std::ptrdiff_t>(row) * h;
     for (int j = h - 1; j >= 0; --j) {
       if (pools[j] >= 0) slot_terms_[static_cast<std::size_t>(n_recent++)] = rank_terms[pools[j]];
@@ -317,8 +317,13 @@ void EpisodeRows::start(int row, int32_t user) {
   std::fill(history, history + (h - kept), pad);
   std::copy(data_->past.end(user) - kept, data_->past.end(user), history + (h - kept));
   if (cache_users_) {
-    if (user_terms_[static_cast<std::size_t>(user)].offset < 0) keep_user_terms(user);
-    if (user_terms_[static_cast<std::size_t>(user)].offset >= 0) {
+    // A user's terms are kept from its second episode on: one that plays
+    // once (a large dataset's short training) never pays for building them.
+    UserTerms& entry = user_terms_[static_cast<std::size_t>(user)];
+    if (entry.offset < 0 && entry.played) keep_user_terms(user);
+    entry.played = true;
+    row_kept_[row] = entry.offset >= 0;
+    if (row_kept_[row]) {
       int32_t* pools = history_pool_.data() + static_cast<std::ptrdiff_t>(row) * h;
       for (int j = 0; j < h; ++j) pools[j] = history[j] == pad ? -1 : pool_index(user, history[j]);
     }
@@ -392,7 +397,7 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
     int32_t* history = obs_.history.data() + static_cast<std::ptrdiff_t>(row) * h;
     std::copy(history + 1, history + h, history);
     history[h - 1] = info.item;
-    if (cache_users_ && user_terms_[static_cast<std::size_t>(user)].offset >= 0) {
+    if (cache_users_ && row_kept_[row]) {
       int32_t* pools = history_pool_.data() + static_cast<std::ptrdiff_t>(row) * h;
       std::copy(pools + 1, pools + h, pools);
       pools[h - 1] = pool_index(user, info.item);

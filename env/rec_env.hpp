@@ -181,7 +181,7 @@ class EpisodeRows {
  public:
   /// With `cache_users`, each user's pair lookups (SlotFeatures::pair_terms
   /// of its first n_actions + episode_length list items with every item
-  /// that can enter its history) are kept from its first episode on, for
+  /// that can enter its history) are kept from its second episode on, for
   /// envs that play the same users many times; the observations are the
   /// same either way.
   EpisodeRows(const EnvData& data, const EnvSettings& settings, int batch,
@@ -205,6 +205,7 @@ class EpisodeRows {
     int64_t offset = -1;  // -1: not kept (not met yet, or the cache is full)
     int64_t pool = 0;
     int32_t pool_size = 0;
+    bool played = false;  // an episode of the user has started before
   };
 
   bool is_rewarded(int32_t user, int32_t item, float* rating) const;
@@ -225,6 +226,7 @@ class EpisodeRows {
   std::vector<int32_t> pool_items_;    // each kept user's history candidates
   std::vector<PairTerms> terms_;       // each kept user's [list items, pool] block
   std::vector<int32_t> history_pool_;  // [B, H] pool index of each history entry, -1 for pad
+  std::vector<int8_t> row_kept_;       // [B] whether the row's user had its terms kept at start
   std::vector<int32_t> recent_;        // [H] scratch: history items, most recent first
   std::vector<PairTerms> slot_terms_;  // [H] scratch: one slot's terms, most recent first
 };

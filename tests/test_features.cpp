@@ -245,7 +245,7 @@ TEST_CASE("the env's step-by-step features equal a fresh computation of each obs
 
 TEST_CASE("a training env's per-user pair cache gives the features of a fresh computation",
           "[features]") {
-  // Random user order keeps each user's pair lookups from its first episode
+  // Random user order keeps each user's pair lookups from its second episode
   // on; users replay, hits change the history, and every row of every step,
   // the ended episodes' final observations included, must be bit-identical
   // to computing the row from its ids.
