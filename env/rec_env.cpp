@@ -240,6 +240,7 @@ void EpisodeRows::keep_user_terms(int32_t user) {
   const std::size_t block = static_cast<std::size_t>(shown) * pool_size;
   if (terms_.size() + block > kMaxKeptTerms) {
     pool_items_.resize(static_cast<std::size_t>(pool));
+    cache_full_ = true;
     return;
   }
   entry.offset = static_cast<int64_t>(terms_.size());
@@ -320,7 +321,7 @@ void EpisodeRows::start(int row, int32_t user) {
     // A user's terms are kept from its second episode on: one that plays
     // once (a large dataset's short training) never pays for building them.
     UserTerms& entry = user_terms_[static_cast<std::size_t>(user)];
-    if (entry.offset < 0 && entry.played) keep_user_terms(user);
+    if (entry.offset < 0 && entry.played && !cache_full_) keep_user_terms(user);
     entry.played = true;
     row_kept_[row] = entry.offset >= 0;
     if (row_kept_[row]) {

@@ -222,6 +222,7 @@ class EpisodeRows {
   std::vector<float> raw_features_;  // [B, n_actions, width] before standardising
   std::vector<int64_t> next_;        // [B] next unused index into each row's teacher list
   bool cache_users_;
+  bool cache_full_ = false;            // a user's terms did not fit: no more are kept
   std::vector<UserTerms> user_terms_;  // [n_users] when caching
   std::vector<int32_t> pool_items_;    // each kept user's history candidates
   std::vector<PairTerms> terms_;       // each kept user's [list items, pool] block
