@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "data/error.hpp"
+#include "teachers/fixed_dim.hpp"
+#include "teachers/logistic_table.hpp"
 
 namespace trd {
 namespace {
@@ -54,6 +56,59 @@ void initialise(RowMatrixXf& factors, int64_t rows, int dim, std::mt19937_64& en
   }
 }
 
+struct Positive {
+  int32_t user;
+  int32_t item;
+};
+
+// SGD steps on (user, positive, sampled negative) triples, with the factors'
+// length fixed at compile time for the common dims (see with_fixed_dim).
+struct BprSteps {
+  const TrainingSet& data;
+  const SeenBits& seen;
+  const TeacherSettings& settings;
+  LogisticTable logistic{};
+
+  /// Trains the positives [first, last) and returns their summed loss.
+  template <int Dim>
+  double train(const Positive* first, const Positive* last, RowMatrixXf& users, RowMatrixXf& items,
+               uint64_t seed) const {
+    using Row = Eigen::Map<Eigen::Matrix<float, Dim, 1>>;
+    const Eigen::Index dim = users.cols();
+    const auto row = [dim](RowMatrixXf& table, int32_t id) {
+      return Row(table.data() + static_cast<Eigen::Index>(id) * dim, dim);
+    };
+    const float lr = settings.lr;
+    const float l2 = settings.l2;
+    std::mt19937_64 rng(seed);
+    double loss = 0;
+    for (const Positive* next = first; next != last; ++next) {
+      const int32_t u = next->user;
+      const int32_t i = next->item;
+      for (int neg = 0; neg < settings.negatives; ++neg) {
+        int32_t j = below(rng, data.n_items);
+        // A user who has met every item has no negative: skip rather than loop.
+        for (int tries = 0; seen.contains(u, j) && tries < 64; ++tries)
+          j = below(rng, data.n_items);
+        if (seen.contains(u, j)) continue;
+        Row p = row(users, u);
+        Row qi = row(items, i);
+        Row qj = row(items, j);
+        const Eigen::Matrix<float, Dim, 1> difference = qi - qj;
+        const Eigen::Matrix<float, Dim, 1> user_before = p;
+        const float x = p.dot(difference);
+        // g = sigmoid(-x): the gradient scale of log sigmoid(x).
+        const float g = logistic.sigma(-x);
+        loss += logistic.softplus(-x);
+        p += lr * (g * difference - l2 * p);
+        qi += lr * (g * user_before - l2 * qi);
+        qj += lr * (-g * user_before - l2 * qj);
+      }
+    }
+    return loss;
+  }
+};
+
 }  // namespace
 
 void BprMf::fit(const TrainingSet& data, const Knowledge* warm_start,
@@ -89,41 +144,18 @@ void BprMf::fit(const TrainingSet& data, const Knowledge* warm_start,
   if (n == 0 || s.epochs == 0) return;
   if (data.n_items < 2) throw InputError("bprmf needs at least two items");
   const SeenBits seen(data.seen, data.n_items);
-  std::vector<int64_t> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  const float lr = s.lr;
-  const float l2 = s.l2;
-
+  // The positives themselves are shuffled, not their indices: the steps then
+  // read them in sequence instead of one cache miss each.
+  std::vector<Positive> order(static_cast<std::size_t>(n));
+  for (int64_t row = 0; row < n; ++row) order[row] = {positives.user[row], positives.item[row]};
+  const BprSteps steps{data, seen, s};
   // One worker's share of an epoch: SGD over order[begin, end); returns the
   // summed loss.
   auto train_range = [&](int64_t begin, int64_t end, uint64_t worker_seed) {
-    std::mt19937_64 rng(worker_seed);
-    Eigen::VectorXf user_before(s.dim);
-    double loss = 0;
-    for (int64_t k = begin; k < end; ++k) {
-      const int64_t row = order[static_cast<std::size_t>(k)];
-      const int32_t u = positives.user[row];
-      const int32_t i = positives.item[row];
-      for (int neg = 0; neg < s.negatives; ++neg) {
-        int32_t j = below(rng, data.n_items);
-        // A user who has met every item has no negative: skip rather than loop.
-        for (int tries = 0; seen.contains(u, j) && tries < 64; ++tries)
-          j = below(rng, data.n_items);
-        if (seen.contains(u, j)) continue;
-        auto p = users_.row(u);
-        auto qi = items_.row(i);
-        auto qj = items_.row(j);
-        const float x = p.dot(qi - qj);
-        // g = sigmoid(-x): the gradient scale of log sigmoid(x).
-        const float g = 1.0f / (1.0f + std::exp(x));
-        loss += std::log1p(std::exp(-static_cast<double>(x)));
-        user_before = p.transpose();
-        p += lr * (g * (qi - qj) - l2 * p);
-        qi += lr * (g * user_before.transpose() - l2 * qi);
-        qj += lr * (-g * user_before.transpose() - l2 * qj);
-      }
-    }
-    return loss;
+    return with_fixed_dim(s.dim, [&](auto fixed) {
+      return steps.train<decltype(fixed)::value>(order.data() + begin, order.data() + end, users_,
+                                                 items_, worker_seed);
+    });
   };
 
   for (int epoch = 1; epoch <= s.epochs; ++epoch) {

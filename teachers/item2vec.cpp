@@ -6,8 +6,11 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "data/error.hpp"
+#include "teachers/fixed_dim.hpp"
+#include "teachers/logistic_table.hpp"
 
 namespace trd {
 namespace {
@@ -24,43 +27,6 @@ void shuffle(std::vector<int32_t>& values, std::mt19937_64& rng) {
     std::swap(values[i - 1], values[rng() % i]);
   }
 }
-
-// sigma(f) and softplus(f) = log(1 + exp(f)) read from tables, as word2vec
-// reads sigma: std::exp per target took a fifth of the training time. Beyond
-// |f| = 8 sigma is within 3.4e-4 of 0 or 1, and softplus of max(f, 0).
-class LogisticTable {
- public:
-  LogisticTable() {
-    for (int i = 0; i < kSize; ++i) {
-      const double f = (i + 0.5) / kScale - kRange;
-      sigma_[i] = static_cast<float>(1 / (1 + std::exp(-f)));
-      const double magnitude = (i + 0.5) / kScale;
-      log1p_exp_minus_[i] = static_cast<float>(std::log1p(std::exp(-magnitude)));
-    }
-  }
-  // Clamped rather than branched on: the branches on f's sign and range
-  // mispredicted often enough to cost a tenth of the training time.
-  float sigma(float f) const {
-    return sigma_[std::clamp(static_cast<int>((f + kRange) * kScale), 0, kSize - 1)];
-  }
-  /// log(1 + exp(f)) = max(f, 0) + log(1 + exp(-|f|)).
-  float softplus(float f) const {
-    return std::max(f, 0.0f) +
-           log1p_exp_minus_[std::min(static_cast<int>(std::abs(f) * kScale), kSize - 1)];
-  }
-
- private:
-  static constexpr int kSize = 4096;
-  static constexpr float kRange = 8;
-  static constexpr float kScale = kSize / (2 * kRange);
-
-  float sigma_[kSize];
-  float log1p_exp_minus_[kSize];  ///< over |f| in [0, 2 kRange)
-};
-
-// Rows of the embedding tables as Eigen vectors, so that the dot products and
-// updates are vectorised (GCC at -O2 leaves these loops scalar).
-using Vec = Eigen::Map<Eigen::VectorXf>;
 
 std::string shape(const RowMatrixXf& m) {
   return "[" + std::to_string(m.rows()) + ", " + std::to_string(m.cols()) + "]";
@@ -121,9 +87,95 @@ class NegativeSampler {
   }
 
  private:
-  std::vector<int32_t> own_;           ///< items that occur; the others are never drawn
-  std::vector<int32_t> alias_;         ///< the item a column yields when it does not keep its own
-  std::vector<uint64_t> keep_below_;   ///< a column keeps its own item when the coin is below this
+  std::vector<int32_t> own_;          ///< items that occur; the others are never drawn
+  std::vector<int32_t> alias_;        ///< the item a column yields when it does not keep its own
+  std::vector<uint64_t> keep_below_;  ///< a column keeps its own item when the coin is below this
+};
+
+// One epoch of SGNS over every user's pairs, with the vectors' length fixed
+// at compile time for the common dims: Eigen then unrolls each dot product
+// and update into a few packet operations instead of a run-time loop with
+// its head and tail (2x faster at dim 32).
+struct SkipGram {
+  SkipGram(const TrainingSet& data, const NegativeSampler& sampler, const TeacherSettings& settings,
+           double total_pairs)
+      : data(data),
+        sampler(sampler),
+        negatives(settings.negatives),
+        window(settings.window),
+        lr0(settings.lr),
+        total_pairs(total_pairs) {}
+
+  const TrainingSet& data;
+  const NegativeSampler& sampler;
+  int negatives;
+  int window;
+  double lr0;
+  double total_pairs;
+  LogisticTable logistic;
+
+  /// Trains the pairs of users [first, last) and returns their summed loss.
+  /// The learning rate decays with `pairs_before` (the pairs of earlier
+  /// epochs) plus this call's pairs times `workers`: the calls that share an
+  /// epoch advance together, as word2vec's threads do.
+  template <int Dim>
+  double train_users(const int32_t* first, const int32_t* last, RowMatrixXf& input,
+                     RowMatrixXf& output, std::mt19937_64& rng, int64_t pairs_before,
+                     int workers) const {
+    using Row = Eigen::Map<Eigen::Matrix<float, Dim, 1>>;
+    const Eigen::Index dim = input.cols();
+    const auto row = [dim](RowMatrixXf& table, int32_t item) {
+      return Row(table.data() + static_cast<Eigen::Index>(item) * dim, dim);
+    };
+    const double min_lr = lr0 * 1e-4;
+    Eigen::Matrix<float, Dim, 1> center_grad(dim);
+    std::vector<int32_t> targets(static_cast<std::size_t>(negatives) + 1);
+    std::vector<float> scores(targets.size());
+    double loss = 0;
+    int64_t pairs_done = 0;
+    for (const int32_t* user = first; user != last; ++user) {
+      const int32_t* items = data.seen.begin(*user);
+      const int64_t n = data.seen.size(*user);
+      for (int64_t p = 0; p < n; ++p) {
+        Row center = row(input, items[p]);
+        const int64_t last_context = std::min<int64_t>(p + window, n - 1);
+        for (int64_t q = std::max<int64_t>(p - window, 0); q <= last_context; ++q) {
+          if (q == p) continue;
+          const double progress =
+              static_cast<double>(pairs_before + pairs_done * workers) / total_pairs;
+          const float lr = static_cast<float>(std::max(lr0 * (1.0 - progress), min_lr));
+          ++pairs_done;
+          // One logistic regression per target: label 1 for the context item,
+          // 0 for each negative. The centre vector's step is applied after all
+          // targets, as in word2vec, so every target sees the same centre, and
+          // the targets' products are computed first: they do not wait on one
+          // another (a negative drawn twice is scored once before its steps).
+          targets[0] = items[q];
+          int n_targets = 1;
+          uint64_t bits = 0;
+          for (int k = 0; k < negatives; ++k) {
+            // One engine call feeds two draws.
+            bits = k % 2 == 0 ? rng() : bits >> 32;
+            const int32_t negative = sampler.draw(static_cast<uint32_t>(bits));
+            targets[n_targets] = negative;
+            n_targets += negative != targets[0];
+          }
+          for (int t = 0; t < n_targets; ++t) scores[t] = center.dot(row(output, targets[t]));
+          center_grad.setZero();
+          for (int t = 0; t < n_targets; ++t) {
+            Row out = row(output, targets[t]);
+            const float label = t == 0 ? 1.0f : 0.0f;
+            loss += logistic.softplus(t == 0 ? -scores[t] : scores[t]);
+            const float g = lr * (label - logistic.sigma(scores[t]));
+            center_grad += g * out;
+            out += g * center;
+          }
+          center += center_grad;
+        }
+      }
+    }
+    return loss;
+  }
 };
 
 }  // namespace
@@ -197,65 +249,41 @@ void Item2Vec::fit(const TrainingSet& data, const Knowledge* warm_start,
     }
   }
   const NegativeSampler sampler(counts);
-  const int negatives = settings_.negatives;
 
-  const double total_pairs = static_cast<double>(pairs_per_epoch) * settings_.epochs;
-  const double lr0 = settings_.lr;
-  const double min_lr = lr0 * 1e-4;
-  int64_t pairs_done = 0;
+  const SkipGram pass(data, sampler, settings_,
+                      static_cast<double>(pairs_per_epoch) * settings_.epochs);
   std::vector<int32_t> order(static_cast<std::size_t>(data.n_users));
   std::iota(order.begin(), order.end(), 0);
-  Eigen::VectorXf center_grad(dim);
-  const LogisticTable logistic;
-  std::vector<int32_t> targets(static_cast<std::size_t>(negatives) + 1);
-  std::vector<float> scores(targets.size());
-
+  const int workers = std::max(1, std::min(settings_.threads, data.n_users));
   for (int epoch = 1; epoch <= settings_.epochs; ++epoch) {
     // Users in a fresh order each epoch, so no user's items always come last
     // with the smallest steps.
     shuffle(order, rng);
+    const int64_t pairs_before = (epoch - 1) * pairs_per_epoch;
+    const auto train = [&](int worker, std::mt19937_64& engine) {
+      const int32_t* first = order.data() + order.size() * worker / workers;
+      const int32_t* last = order.data() + order.size() * (worker + 1) / workers;
+      return with_fixed_dim(dim, [&](auto fixed) {
+        return pass.train_users<decltype(fixed)::value>(first, last, input_, output_, engine,
+                                                        pairs_before, workers);
+      });
+    };
     double loss = 0;
-    for (int32_t user : order) {
-      const int32_t* items = data.seen.begin(user);
-      const int64_t n = data.seen.size(user);
-      for (int64_t p = 0; p < n; ++p) {
-        Vec center(input_.data() + static_cast<Eigen::Index>(items[p]) * dim, dim);
-        const int64_t last = std::min<int64_t>(p + window, n - 1);
-        for (int64_t q = std::max<int64_t>(p - window, 0); q <= last; ++q) {
-          if (q == p) continue;
-          const float lr = static_cast<float>(
-              std::max(lr0 * (1.0 - static_cast<double>(pairs_done) / total_pairs), min_lr));
-          ++pairs_done;
-          // One logistic regression per target: label 1 for the context item,
-          // 0 for each negative. The centre vector's step is applied after all
-          // targets, as in word2vec, so every target sees the same centre, and
-          // the targets' products are computed first: they do not wait on one
-          // another (a negative drawn twice is scored once before its steps).
-          targets[0] = items[q];
-          int n_targets = 1;
-          uint64_t bits = 0;
-          for (int k = 0; k < negatives; ++k) {
-            // One engine call feeds two draws.
-            bits = k % 2 == 0 ? rng() : bits >> 32;
-            const int32_t negative = sampler.draw(static_cast<uint32_t>(bits));
-            targets[n_targets] = negative;
-            n_targets += negative != targets[0];
-          }
-          for (int t = 0; t < n_targets; ++t) {
-            scores[t] = center.dot(Vec(output_.data() + static_cast<Eigen::Index>(targets[t]) * dim, dim));
-          }
-          center_grad.setZero();
-          for (int t = 0; t < n_targets; ++t) {
-            Vec out(output_.data() + static_cast<Eigen::Index>(targets[t]) * dim, dim);
-            const float label = t == 0 ? 1.0f : 0.0f;
-            loss += logistic.softplus(t == 0 ? -scores[t] : scores[t]);
-            const float g = lr * (label - logistic.sigma(scores[t]));
-            center_grad += g * out;
-            out += g * center;
-          }
-          center += center_grad;
-        }
+    if (workers == 1) {
+      loss = train(0, rng);
+    } else {
+      // Hogwild: the workers update the shared vectors without locks, each
+      // from its own engine, so the result depends on their timing.
+      std::vector<double> losses(static_cast<std::size_t>(workers), 0.0);
+      std::vector<std::thread> threads;
+      for (int worker = 0; worker < workers; ++worker) {
+        threads.emplace_back([&, worker, seed = rng()] {
+          std::mt19937_64 engine(seed);
+          losses[worker] = train(worker, engine);
+        });
       }
+      for (std::thread& thread : threads) thread.join();
+      for (double part : losses) loss += part;
     }
     if (on_epoch) {
       on_epoch(epoch, settings_.epochs, pairs_per_epoch > 0 ? loss / pairs_per_epoch : 0);

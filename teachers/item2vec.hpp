@@ -38,9 +38,10 @@ inline constexpr const char* kItem2VecContextState = "item2vec_context";
 /// list, fixed width) and seed. The paper takes a user's whole set as the
 /// context; MovieLens users rate in bursts whose order carries little, so a
 /// wide window (the CLI's default is 50) works far better than word2vec's 5.
-/// Training is single-threaded whatever `threads` says: Hogwild updates
-/// would break bit-reproducibility, and one seed must give identical
-/// embeddings. l2 is not used (word2vec has none).
+/// With threads = 1 one seed gives identical embeddings everywhere. With more,
+/// each epoch's users are split between that many workers that update the
+/// shared vectors without locks (Hogwild, as word2vec's threads do): faster,
+/// but the result depends on their timing. l2 is not used (word2vec has none).
 class Item2Vec : public Teacher {
  public:
   /// Throws InputError when a setting is out of range.

@@ -91,7 +91,13 @@ TeacherSettings item2vec_settings() {
 TEST_CASE("item2vec ranks unseen items of a user's group above the other group", "[item2vec]") {
   const auto lists = two_groups(/*per_user=*/6, /*seed=*/1);
   const TrainingSet data = make_set(lists, 20);
-  Item2Vec teacher(item2vec_settings());
+  // A run-time length (8) and a compile-time one (16); Hogwild with 2
+  // threads splits the users and must still train every one of them.
+  TeacherSettings settings = item2vec_settings();
+  settings.dim = GENERATE(8, 16);
+  settings.threads = GENERATE(1, 2);
+  CAPTURE(settings.dim, settings.threads);
+  Item2Vec teacher(settings);
   teacher.fit(data, nullptr, {});
   CHECK(worst_margin(teacher, lists, /*group_size=*/10) > 0);
 
@@ -203,7 +209,11 @@ TEST_CASE("item2vec reports a falling SGNS loss once per epoch", "[item2vec]") {
   const TrainingSet data = make_set(two_groups(6, 1), 20);
   std::vector<int> epochs;
   std::vector<double> losses;
-  Item2Vec teacher(item2vec_settings());
+  // With 2 threads the epoch's loss sums both workers' shares.
+  TeacherSettings settings = item2vec_settings();
+  settings.threads = GENERATE(1, 2);
+  CAPTURE(settings.threads);
+  Item2Vec teacher(settings);
   teacher.fit(data, nullptr, [&](int epoch, int of, double loss) {
     CHECK(of == 30);
     epochs.push_back(epoch);
@@ -213,8 +223,9 @@ TEST_CASE("item2vec reports a falling SGNS loss once per epoch", "[item2vec]") {
   CHECK(epochs.front() == 1);
   CHECK(epochs.back() == 30);
   // At the start every pair costs log 2 for the positive and for each of the
-  // five negatives: 6 log 2.
-  CHECK(losses.front() == Approx(6 * std::log(2.0)).epsilon(0.05));
+  // five negatives: 6 log 2. The first epoch's mean already holds some
+  // learning, and with 2 threads how much depends on the workers' timing.
+  CHECK(losses.front() == Approx(6 * std::log(2.0)).epsilon(settings.threads == 1 ? 0.05 : 0.1));
   CHECK(losses.back() < 0.8 * losses.front());
 }
 
