@@ -13,9 +13,6 @@
 namespace trd {
 namespace {
 
-// The slot part reads the env's features and, opt-in, the candidate's
-// embedding with its products with the user and with the history mean: an
-// MLP learns dot products poorly from a plain concatenation.
 // Seconds between successive lap() calls.
 class PhaseClock {
  public:
@@ -64,9 +61,9 @@ QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnS
       "state", torch::nn::Linear((state_embeddings_ ? dim * (spaces.history_length + 1) : 0) + 1,
                                  settings.hidden));
   slot_layer_ = register_module(
-      "slot",
-      torch::nn::Linear(
-          torch::nn::LinearOptions(slot_inputs(spaces, dim, settings), settings.hidden).bias(false)));
+      "slot", torch::nn::Linear(
+                  torch::nn::LinearOptions(slot_inputs(spaces, dim, settings), settings.hidden)
+                      .bias(false)));
   hidden_layer_ = register_module("hidden", torch::nn::Linear(settings.hidden, settings.hidden));
   output_layer_ = register_module("output", torch::nn::Linear(settings.hidden, 1));
 }
@@ -89,21 +86,26 @@ torch::Tensor QNetworkImpl::slot_values(const ObservationTensors& observations,
   torch::Tensor user;
   if (state_embeddings_ || slot_embeddings_) user = embeddings_->users(observations.user);
   const torch::Tensor state = state_layer_(
-      state_embeddings_
-          ? torch::cat({user, embeddings_->items(observations.history).flatten(1),
-                        observations.position},
-                       1)
-          : observations.position);  // [B, h]
+      state_embeddings_ ? torch::cat({user, embeddings_->items(observations.history).flatten(1),
+                                      observations.position},
+                                     1)
+                        : observations.position);  // [B, h]
+  // The slot part reads the env's features and, opt-in, the candidate's
+  // embedding with its products with the user and with the history mean: an
+  // MLP learns dot products poorly from a plain concatenation.
   torch::Tensor per_slot = features;
   if (slot_embeddings_) {
     const torch::Tensor candidates = embeddings_->items(window);  // [B, m, d]
     const torch::Tensor history_mean = embeddings_->history_mean(observations.history, pad_item_);
     per_slot = torch::cat({features, candidates, candidates * user.unsqueeze(1),
-                              candidates * history_mean.unsqueeze(1)},
-                             2);
+                           candidates * history_mean.unsqueeze(1)},
+                          2);
   }
-  const torch::Tensor slots = slot_layer_(per_slot);  // [B, m, h]
-  const torch::Tensor hidden = torch::relu(hidden_layer_(torch::relu(state.unsqueeze(1) + slots)));
+  // In place: the backward keeps neither a linear layer's output nor a sum,
+  // so the activations overwrite them instead of allocating a [B, m, h]
+  // tensor each (the next states' forward runs over every slot).
+  const torch::Tensor slots = slot_layer_(per_slot).add_(state.unsqueeze(1)).relu_();
+  const torch::Tensor hidden = hidden_layer_(slots).relu_();
   return output_layer_(hidden).squeeze(2);
 }
 
@@ -151,19 +153,25 @@ void check_dqn_settings(const DqnSettings& s) {
 DqnAgent::DqnAgent(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
     : spaces_(spaces),
       settings_((check_dqn_settings(settings), settings)),
-      replay_(spaces, settings.replay_capacity, derived_seed(settings.seed, SeedStream::kReplay)),
+      replay_(spaces, settings.replay_capacity, derived_seed(settings.seed, SeedStream::kReplay),
+              StateSlots::kActed),
       engine_(derived_seed(settings.seed, SeedStream::kExploration)) {
   torch::manual_seed(settings.seed);
   online_ = QNetwork(data, spaces, settings);
   target_ = QNetwork(data, spaces, settings);
   copy_parameters(*online_, *target_);
   for (auto& parameter : target_->parameters()) parameter.set_requires_grad(false);
+  make_optimizer();
+}
+
+void DqnAgent::make_optimizer() {
   std::vector<torch::Tensor> trainable;
   for (auto& parameter : online_->parameters()) {
     if (parameter.requires_grad()) trainable.push_back(parameter);
   }
-  optimizer_ =
-      std::make_unique<torch::optim::Adam>(trainable, torch::optim::AdamOptions(settings.lr));
+  trainable_ = FlatParameters(trainable);
+  optimizer_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{trainable_.all()},
+                                                    torch::optim::AdamOptions(settings_.lr));
 }
 
 double DqnAgent::epsilon() const {
@@ -229,14 +237,15 @@ std::vector<NamedValue> DqnAgent::update() {
                           target_->forward_at(next, best), settings_.gamma);
   }
   profile_.targets_s += clock.lap();
-  const torch::Tensor q = online_->forward_at(batch.states, batch.actions);
+  // The replay kept each state's acted slot alone.
+  const torch::Tensor q = online_->forward(batch.states).squeeze(1);
   const torch::Tensor loss = torch::smooth_l1_loss(q, targets);
   profile_.forward_s += clock.lap();
-  optimizer_->zero_grad();
+  trainable_.zero_grad();
   loss.backward();
-  if (replicas_ != nullptr) replicas_->average_gradients(online_->parameters());
+  if (replicas_ != nullptr) replicas_->average_gradients({trainable_.all()});
   profile_.backward_s += clock.lap();
-  torch::nn::utils::clip_grad_norm_(online_->parameters(), settings_.grad_clip);
+  torch::nn::utils::clip_grad_norm_(trainable_.all(), settings_.grad_clip);
   optimizer_->step();
   if (++updates_ % settings_.target_update == 0) copy_parameters(*online_, *target_);
   if (replicas_ != nullptr) replicas_->verify_identical(online_->parameters(), updates_);
@@ -283,6 +292,8 @@ void DqnAgent::load(const std::string& path) {
   load_modules(path, name(), dqn_dimensions(spaces_, settings_, online_->embedding_dim()),
                {{"online", online_.get()}});
   copy_parameters(*online_, *target_);
+  // Loading gave the parameters storage of their own: flatten them again.
+  make_optimizer();
 }
 
 void register_dqn(AgentRegistry& registry) {
@@ -318,8 +329,9 @@ void register_dqn(AgentRegistry& registry) {
     check_dqn_settings(settings);
     if (!settings.slot_embeddings && v.count("features") &&
         parse_slot_features(v["features"].as<std::string>(), "--features").empty()) {
-      throw InputError("--features none leaves the DQN's slots without inputs: name features or "
-                       "add --slot-embeddings 1");
+      throw InputError(
+          "--features none leaves the DQN's slots without inputs: name features or "
+          "add --slot-embeddings 1");
     }
     return nlohmann::json(settings);
   };

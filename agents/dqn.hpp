@@ -71,10 +71,10 @@ struct MatmulShape {
 /// far (`trd bench agent` prints it).
 struct UpdateProfile {
   int64_t updates = 0;
-  double sample_s = 0;     ///< drawing the minibatch from the replay buffer
-  double convert_s = 0;    ///< replay sample to tensors
-  double targets_s = 0;    ///< the no-grad forwards of the next states
-  double forward_s = 0;    ///< the forward of the states, loss included
+  double sample_s = 0;   ///< drawing the minibatch from the replay buffer
+  double convert_s = 0;  ///< replay sample to tensors
+  double targets_s = 0;  ///< the no-grad forwards of the next states
+  double forward_s = 0;  ///< the forward of the states, loss included
   double backward_s = 0;
   double optimiser_s = 0;  ///< gradient clipping, Adam, target copies
 };
@@ -139,6 +139,10 @@ class DqnAgent : public Agent {
   DqnSettings settings_;
   UpdateProfile profile_;
   QNetwork online_{nullptr}, target_{nullptr};
+  /// Flattens the online net's trainable parameters and starts Adam on them.
+  void make_optimizer();
+
+  FlatParameters trainable_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   ReplicaGroup* replicas_ = nullptr;
   ReplayBuffer replay_;

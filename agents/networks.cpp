@@ -138,6 +138,26 @@ void soft_update(const torch::nn::Module& source, torch::nn::Module& target, dou
   }
 }
 
+FlatParameters::FlatParameters(const std::vector<torch::Tensor>& parameters) {
+  const torch::NoGradGuard no_grad;
+  int64_t total = 0;
+  for (const torch::Tensor& parameter : parameters) total += parameter.numel();
+  all_ = torch::empty({total});
+  gradients_ = torch::zeros({total});
+  int64_t offset = 0;
+  for (torch::Tensor parameter : parameters) {
+    const int64_t n = parameter.numel();
+    torch::Tensor values = all_.narrow(0, offset, n).view(parameter.sizes());
+    values.copy_(parameter);
+    parameter.set_data(values);
+    // With a gradient already defined, backward adds into it in place.
+    parameter.mutable_grad() = gradients_.narrow(0, offset, n).view(parameter.sizes());
+    offset += n;
+  }
+  all_.set_requires_grad(true);
+  all_.mutable_grad() = gradients_;
+}
+
 namespace {
 
 constexpr const char* kAgentKey = "trd/agent";
@@ -201,7 +221,8 @@ void check_finite(const std::string& path, const std::string& module_name,
                        " holds NaN or infinite values (a corrupted checkpoint)");
     }
   };
-  for (const auto& item : module.named_parameters(/*recurse=*/true)) check(item.key(), item.value());
+  for (const auto& item : module.named_parameters(/*recurse=*/true))
+    check(item.key(), item.value());
   for (const auto& item : module.named_buffers(/*recurse=*/true)) check(item.key(), item.value());
 }
 
@@ -283,7 +304,8 @@ void load_modules(const std::string& path, const std::string& agent,
       archive.read(name, part);
       // Module::load takes each tensor's shape from the archive.
       std::vector<std::vector<int64_t>> shapes;
-      for (const torch::Tensor& tensor : module->parameters()) shapes.push_back(tensor.sizes().vec());
+      for (const torch::Tensor& tensor : module->parameters())
+        shapes.push_back(tensor.sizes().vec());
       module->load(part);
       std::size_t i = 0;
       for (const auto& item : module->named_parameters()) {

@@ -9,11 +9,12 @@
 namespace trd {
 namespace {
 
-void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces) {
-  sample.observations.resize(rows, spaces.history_length, spaces.n_actions, spaces.pad_item,
-                                   spaces.n_features);
+void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces, StateSlots state_slots) {
+  sample.observations.resize(rows, spaces.history_length,
+                             state_slots == StateSlots::kActed ? 1 : spaces.n_actions,
+                             spaces.pad_item, spaces.n_features);
   sample.next_observations.resize(rows, spaces.history_length, spaces.n_actions, spaces.pad_item,
-                                   spaces.n_features);
+                                  spaces.n_features);
   sample.actions.assign(rows, 0);
   sample.rewards.assign(rows, 0.0f);
   sample.terminated.assign(rows, 0);
@@ -21,12 +22,13 @@ void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces) {
 
 }  // namespace
 
-ReplayBuffer::ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed)
-    : spaces_(spaces), capacity_(capacity), engine_(seed) {
+ReplayBuffer::ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed,
+                           StateSlots state_slots)
+    : spaces_(spaces), state_slots_(state_slots), capacity_(capacity), engine_(seed) {
   if (capacity < 1 || capacity > (int64_t{1} << 30)) {
     throw InputError("replay capacity must be in [1, 2^30], got " + std::to_string(capacity));
   }
-  resize_sample(storage_, static_cast<int>(capacity), spaces_);
+  resize_sample(storage_, static_cast<int>(capacity), spaces_, state_slots_);
 }
 
 void ReplayBuffer::add(const Transitions& transitions) {
@@ -38,7 +40,11 @@ void ReplayBuffer::add(const Transitions& transitions) {
     const ObservationBatch& after =
         ended ? *transitions.final_observations : *transitions.next_observations;
     const int slot = static_cast<int>(next_);
-    storage_.observations.copy_row(before, row, slot);
+    if (state_slots_ == StateSlots::kActed) {
+      storage_.observations.copy_slot(before, row, transitions.actions[row], slot);
+    } else {
+      storage_.observations.copy_row(before, row, slot);
+    }
     storage_.next_observations.copy_row(after, row, slot);
     storage_.actions[slot] = transitions.actions[row];
     storage_.rewards[slot] = step.reward[row];
@@ -50,7 +56,7 @@ void ReplayBuffer::add(const Transitions& transitions) {
 
 void ReplayBuffer::sample(int n, ReplaySample& sample) {
   if (size_ == 0) throw std::logic_error("ReplayBuffer::sample: the buffer is empty");
-  if (sample.observations.batch != n) resize_sample(sample, n, spaces_);
+  if (sample.observations.batch != n) resize_sample(sample, n, spaces_, state_slots_);
   for (int i = 0; i < n; ++i) {
     const int from = static_cast<int>(uniform_index(engine_, size_));
     sample.observations.copy_row(storage_.observations, from, i);

@@ -1,9 +1,10 @@
 #pragma once
 
 // Fixed-capacity experience replay. It stores what the env hands out (ids,
-// masks and the teacher's per-slot features), never embedding vectors, so a
-// transition costs a few hundred bytes and the agent looks embeddings up in
-// its own (possibly fine-tuned) tables when it learns.
+// masks, the teacher's and the env's per-slot features), never embedding
+// vectors: the agent looks embeddings up in its own (possibly fine-tuned)
+// tables when it learns. With the default 50-slot window and slot features a
+// whole observation is about 2.5 KB.
 
 #include <cstdint>
 #include <random>
@@ -14,9 +15,16 @@
 
 namespace trd {
 
+/// What a stored transition keeps of the state it acted on.
+enum class StateSlots {
+  kAll,    ///< the whole window
+  kActed,  ///< the acted slot alone: all a Q-network that scores each slot
+           ///< by itself reads of it (half the memory and the copying)
+};
+
 /// A sampled minibatch, as row-aligned arrays.
 struct ReplaySample {
-  ObservationBatch observations;       ///< [N] states acted on
+  ObservationBatch observations;       ///< [N] states acted on (one slot each under kActed)
   ObservationBatch next_observations;  ///< [N] states reached
   std::vector<int32_t> actions;        ///< [N]
   std::vector<float> rewards;          ///< [N]
@@ -27,7 +35,8 @@ class ReplayBuffer {
  public:
   /// Holds at most `capacity` transitions of env shape `spaces`; the oldest
   /// are overwritten first. Sampling draws from `seed`'s stream.
-  ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed);
+  ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed,
+               StateSlots state_slots = StateSlots::kAll);
 
   /// Adds every active row of one env step.
   void add(const Transitions& transitions);
@@ -42,6 +51,7 @@ class ReplayBuffer {
 
  private:
   Spaces spaces_;
+  StateSlots state_slots_;
   int64_t capacity_;
   int64_t size_ = 0;
   int64_t next_ = 0;  // slot the next transition overwrites

@@ -184,6 +184,21 @@ void ObservationBatch::copy_row(const ObservationBatch& source, int from, int to
               features.begin() + a_to * n_features);
 }
 
+void ObservationBatch::copy_slot(const ObservationBatch& source, int from, int slot, int to) {
+  user[to] = source.user[from];
+  t[to] = source.t[from];
+  active[to] = source.active[from];
+  std::copy_n(source.history.begin() + static_cast<std::ptrdiff_t>(from) * history_length,
+              history_length, history.begin() + static_cast<std::ptrdiff_t>(to) * history_length);
+  const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(from) * source.n_actions + slot;
+  window[to] = source.window[at];
+  mask[to] = source.mask[at];
+  teacher_score[to] = source.teacher_score[at];
+  teacher_rank[to] = source.teacher_rank[at];
+  std::copy_n(source.features.begin() + at * n_features, n_features,
+              features.begin() + static_cast<std::ptrdiff_t>(to) * n_features);
+}
+
 namespace {
 
 // Past this many kept pair terms (256 MiB) further users are computed per

@@ -173,6 +173,9 @@ struct ObservationBatch {
   Observation row(int row) const;
   /// Copies row `from` of `source` into row `to`.
   void copy_row(const ObservationBatch& source, int from, int to);
+  /// Copies row `from` of `source` into row `to` of this batch of one slot
+  /// per row, keeping of its window only slot `slot`.
+  void copy_slot(const ObservationBatch& source, int from, int slot, int to);
 };
 
 /// The episode mechanics, shared by RecEnv and VecRecEnv so they cannot

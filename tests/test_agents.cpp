@@ -24,8 +24,8 @@
 #include "data/synthetic.hpp"
 #include "env/policies.hpp"
 #include "examples/linear_agent.hpp"
-#include "tests/planted_env.hpp"
 #include "teachers/bprmf.hpp"
+#include "tests/planted_env.hpp"
 #include "torch_support/thread_scope.hpp"
 
 // LibTorch brings glog's CHECK macros; Catch's must win.
@@ -113,6 +113,29 @@ TEST_CASE("Q at one slot per row equals the full forward there", "[agents][dqn]"
   }
 }
 
+TEST_CASE("flat parameters take the module's gradients and a step on them moves its weights",
+          "[agents]") {
+  torch::manual_seed(2);
+  torch::nn::Linear linear(3, 2);
+  const torch::Tensor weight = linear->weight.detach().clone();
+  const torch::Tensor bias = linear->bias.detach().clone();
+  FlatParameters flat(linear->parameters());
+  CHECK(torch::equal(flat.all().detach(), torch::cat({weight.flatten(), bias})));
+  const torch::Tensor x = torch::randn({4, 3});
+  // d sum(x W^T + b) / dW: every row is x's column sums; / db: the 4 rows.
+  const torch::Tensor weight_grad = x.sum(0).repeat({2});
+  const torch::Tensor expected = torch::cat({weight_grad, torch::full({2}, 4.0f)});
+  for (int pass = 0; pass < 2; ++pass) {  // zero_grad must keep the link
+    flat.zero_grad();
+    linear(x).sum().backward();
+    CHECK(torch::allclose(flat.all().grad(), expected));
+  }
+  torch::optim::SGD sgd(std::vector<torch::Tensor>{flat.all()}, torch::optim::SGDOptions(0.5));
+  sgd.step();
+  CHECK(torch::allclose(linear->weight.detach().flatten(), weight.flatten() - 0.5 * weight_grad));
+  CHECK(torch::allclose(linear->bias.detach(), bias - 2.0));
+}
+
 TEST_CASE("the replay buffer keeps the newest transitions and the final observation",
           "[agents][replay]") {
   const PlantedEnv env = planted_env(8);
@@ -138,6 +161,53 @@ TEST_CASE("the replay buffer keeps the newest transitions and the final observat
   replay.add(
       {&before, actions.data(), &again, &vec_env.observations(), &vec_env.final_observations()});
   CHECK(replay.size() == 6);
+}
+
+TEST_CASE("a replay of acted slots keeps each state's acted slot and the whole next state",
+          "[agents][replay]") {
+  const PlantedEnv env = planted_env(8);
+  VecSettings vec;
+  vec.batch = 4;
+  VecRecEnv vec_env(env.data, env.settings, vec);
+  const Spaces spaces = vec_env.spaces();
+  REQUIRE(spaces.n_features > 0);
+  ReplayBuffer whole(spaces, /*capacity=*/8, /*seed=*/3);
+  ReplayBuffer acted(spaces, /*capacity=*/8, /*seed=*/3, StateSlots::kActed);
+  // A different slot per row, so that a row or slot mix-up shows.
+  std::vector<int32_t> actions = {0, 1, 2, 3};
+  const ObservationBatch before = vec_env.reset(5);
+  const StepBatch& step = vec_env.step(actions.data());
+  const Transitions transitions{&before, actions.data(), &step, &vec_env.observations(),
+                                &vec_env.final_observations()};
+  whole.add(transitions);
+  acted.add(transitions);
+  ReplaySample all_slots;
+  ReplaySample one_slot;
+  whole.sample(32, all_slots);
+  acted.sample(32, one_slot);  // the same seed draws the same transitions
+  REQUIRE(one_slot.observations.n_actions == 1);
+  const ObservationBatch& full = all_slots.observations;
+  const ObservationBatch& kept = one_slot.observations;
+  const int f = spaces.n_features;
+  for (int i = 0; i < 32; ++i) {
+    CAPTURE(i);
+    REQUIRE(one_slot.actions[i] == all_slots.actions[i]);
+    const int at = i * spaces.n_actions + all_slots.actions[i];
+    CHECK(kept.user[i] == full.user[i]);
+    CHECK(kept.t[i] == full.t[i]);
+    CHECK(std::equal(kept.history.begin() + i * spaces.history_length,
+                     kept.history.begin() + (i + 1) * spaces.history_length,
+                     full.history.begin() + i * spaces.history_length));
+    CHECK(kept.window[i] == full.window[at]);
+    CHECK(kept.mask[i] == full.mask[at]);
+    CHECK(kept.teacher_score[i] == full.teacher_score[at]);
+    CHECK(kept.teacher_rank[i] == full.teacher_rank[at]);
+    CHECK(std::equal(kept.features.begin() + i * f, kept.features.begin() + (i + 1) * f,
+                     full.features.begin() + at * f));
+  }
+  CHECK(one_slot.next_observations.window == all_slots.next_observations.window);
+  CHECK(one_slot.next_observations.features == all_slots.next_observations.features);
+  CHECK(one_slot.rewards == all_slots.rewards);
 }
 
 TEST_CASE("DQN learns the planted slot within seconds", "[agents][dqn]") {
