@@ -81,8 +81,8 @@ class NegativeSampler {
   /// One draw from 32 random bits: their product with the column count picks
   /// a column in its high half (multiply-shift, no division) and leaves a
   /// uniform remainder in its low half, the coin between the column's item
-  /// and its alias. Selected without a branch: the coin is a fair guess for
-  /// the branch predictor.
+  /// and its alias. Selected by an index: the coin is a fair guess for the
+  /// branch predictor, and a conditional select compiled to a branch.
   int32_t draw(uint32_t bits) const {
     const uint64_t product = static_cast<uint64_t>(bits) * keep_below_.size();
     const std::size_t column = static_cast<std::size_t>(product >> 32);
@@ -91,8 +91,7 @@ class NegativeSampler {
   }
 
  private:
-  /// Column c yields outcomes_[2c] (its own item) or outcomes_[2c + 1] (its
-  /// alias): an index, where a conditional select compiled to a branch.
+  /// Column c yields outcomes_[2c] (its own item) or outcomes_[2c + 1] (its alias).
   std::vector<int32_t> outcomes_;
   std::vector<uint64_t> keep_below_;  ///< a column keeps its own item when the coin is below this
 };
