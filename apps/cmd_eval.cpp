@@ -182,10 +182,8 @@ int run_eval(const std::vector<std::string>& args) {
     check_knowledge_matches(other, compare_path, dataset, dataset_path);
     check_candidates(other, compare_path, n_candidates, candidate_seed);
     const Evaluation baseline = evaluate_lists(other, compare_path);
-    for (Eigen::Index c = 0; c < evaluation.per_user.cols(); ++c) {
-      intervals.push_back(paired_bootstrap(evaluation.per_user.col(c), baseline.per_user.col(c),
-                                           /*resamples=*/1000, seed));
-    }
+    intervals = paired_bootstrap_columns(evaluation.per_user, baseline.per_user,
+                                         /*resamples=*/1000, seed);
     std::cout << "\n"
               << knowledge.teacher << " minus " << other.teacher << " (" << compare_path
               << "), 95% paired bootstrap intervals over users:\n\n"

@@ -259,12 +259,13 @@ Evaluation evaluate(const RowMatrixXi& lists, const UserItems& held_out, const U
   return evaluation;
 }
 
-Interval paired_bootstrap(const Eigen::VectorXd& a, const Eigen::VectorXd& b, int resamples,
-                          uint64_t seed, double level) {
-  if (a.size() != b.size() || a.size() == 0) {
+std::vector<Interval> paired_bootstrap_columns(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
+                                               int resamples, uint64_t seed, double level) {
+  if (a.rows() != b.rows() || a.cols() != b.cols() || a.rows() == 0 || a.cols() == 0) {
     throw std::invalid_argument(
-        "paired_bootstrap: needs two equally long, non-empty vectors (got " +
-        std::to_string(a.size()) + " and " + std::to_string(b.size()) + ")");
+        "paired_bootstrap: needs two equally shaped, non-empty inputs (got " +
+        std::to_string(a.rows()) + " x " + std::to_string(a.cols()) + " and " +
+        std::to_string(b.rows()) + " x " + std::to_string(b.cols()) + ")");
   }
   if (resamples < 1) {
     throw InputError("bootstrap resamples = " + std::to_string(resamples) + ": must be >= 1");
@@ -272,23 +273,37 @@ Interval paired_bootstrap(const Eigen::VectorXd& a, const Eigen::VectorXd& b, in
   if (!(level > 0 && level < 1)) {
     throw InputError("bootstrap level = " + std::to_string(level) + ": must be in (0, 1)");
   }
-  const Eigen::VectorXd difference = a - b;
-  const uint64_t n = static_cast<uint64_t>(difference.size());
+  // One user's differences in every column side by side, so that a draw
+  // reads them contiguously.
+  const Eigen::MatrixXd by_user = (a - b).transpose();
+  const Eigen::Index columns = by_user.rows();
+  const uint64_t n = static_cast<uint64_t>(by_user.cols());
   std::mt19937_64 engine(seed);
-  std::vector<double> means(static_cast<std::size_t>(resamples));
-  for (double& mean : means) {
-    double sum = 0;
+  Eigen::MatrixXd means(resamples, columns);
+  Eigen::VectorXd sum(columns);
+  for (int r = 0; r < resamples; ++r) {
+    sum.setZero();
     for (uint64_t i = 0; i < n; ++i) {
-      sum += difference(static_cast<Eigen::Index>(uniform_index(engine, n)));
+      sum += by_user.col(static_cast<Eigen::Index>(uniform_index(engine, n)));
     }
-    mean = sum / static_cast<double>(n);
+    means.row(r) = sum.transpose() / static_cast<double>(n);
   }
-  std::sort(means.begin(), means.end());
-  Interval interval;
-  interval.mean_difference = difference.mean();
-  interval.low = quantile(means, (1 - level) / 2);
-  interval.high = quantile(means, (1 + level) / 2);
-  return interval;
+  std::vector<Interval> intervals(static_cast<std::size_t>(columns));
+  std::vector<double> sorted(static_cast<std::size_t>(resamples));
+  for (Eigen::Index c = 0; c < columns; ++c) {
+    Eigen::VectorXd::Map(sorted.data(), resamples) = means.col(c);
+    std::sort(sorted.begin(), sorted.end());
+    Interval& interval = intervals[static_cast<std::size_t>(c)];
+    interval.mean_difference = Eigen::VectorXd(a.col(c) - b.col(c)).mean();
+    interval.low = quantile(sorted, (1 - level) / 2);
+    interval.high = quantile(sorted, (1 + level) / 2);
+  }
+  return intervals;
+}
+
+Interval paired_bootstrap(const Eigen::VectorXd& a, const Eigen::VectorXd& b, int resamples,
+                          uint64_t seed, double level) {
+  return paired_bootstrap_columns(a, b, resamples, seed, level).front();
 }
 
 std::vector<int> parse_ks(const std::string& text) {

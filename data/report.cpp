@@ -53,10 +53,8 @@ ComparisonReport compare_lines(std::vector<ReportLine> lines, const ReportSplit&
   for (const auto& [reference, key] : references) {
     ComparisonReport::Difference difference{reference, key, {}};
     if (const std::optional<Evaluation>& other = report.evaluation(reference)) {
-      for (Eigen::Index c = 0; c < subject.per_user.cols(); ++c) {
-        difference.intervals.push_back(
-            paired_bootstrap(subject.per_user.col(c), other->per_user.col(c), kResamples, seed));
-      }
+      difference.intervals =
+          paired_bootstrap_columns(subject.per_user, other->per_user, kResamples, seed);
     }
     report.differences.push_back(std::move(difference));
   }
