@@ -40,11 +40,13 @@ RerankedLists refine_lists(Agent& agent, const EnvData& data, EnvSettings env_se
 }
 
 void check_train_settings(const TrainSettings& settings) {
-  if (settings.epochs < 1 || settings.batch_users < 1 || settings.updates_per_step < 0) {
-    throw InputError("training needs --epochs >= 1, --batch-users >= 1 and --updates-per-step "
-                     ">= 0 (got " + std::to_string(settings.epochs) + ", " +
+  if (settings.epochs < 1 || settings.batch_users < 1 || settings.updates_per_step < 0 ||
+      settings.patience < 0) {
+    throw InputError("training needs --epochs >= 1, --batch-users >= 1, --updates-per-step "
+                     ">= 0 and --patience >= 0 (got " + std::to_string(settings.epochs) + ", " +
                      std::to_string(settings.batch_users) + ", " +
-                     std::to_string(settings.updates_per_step) + ")");
+                     std::to_string(settings.updates_per_step) + ", " +
+                     std::to_string(settings.patience) + ")");
   }
 }
 
@@ -147,6 +149,12 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
     record.seconds = seconds_since(start);
     result.epochs.push_back(record);
     if (on_epoch) on_epoch(record);
+    // Every rank judges the same weights on the same lists, so all stop together.
+    if (settings.patience > 0 && epoch < settings.epochs &&
+        epoch - result.best_epoch >= settings.patience) {
+      result.stopped_early = true;
+      break;
+    }
   }
   if (!best_checkpoint.empty()) agent.load(best_checkpoint);
   return result;

@@ -141,6 +141,10 @@ po::options_description training_options() {
        "users played in lockstep")
       ("updates-per-step", po::value<int>()->default_value(defaults.updates_per_step),
        "learner updates per env step of all those users")
+      ("patience", po::value<int>()->default_value(defaults.patience),
+       "stop once this many epochs in a row have not beaten the best valid NDCG (0: run every "
+       "epoch); only the best epoch is kept, so later epochs could only have replaced it, but "
+       "valid NDCG is noisy and a later epoch often does")
       ("threads", po::value<int>()->default_value(1),
        "LibTorch threads (1 gives the same numbers for a seed everywhere)")
       ("eval-feedback", po::value<std::string>()->default_value("none"),
@@ -210,6 +214,7 @@ TrainSettings train_settings(const po::variables_map& v) {
   settings.epochs = v["epochs"].as<int>();
   settings.batch_users = v["batch-users"].as<int>();
   settings.updates_per_step = v["updates-per-step"].as<int>();
+  settings.patience = v["patience"].as<int>();
   settings.eval_feedback = parse_feedback(v["eval-feedback"].as<std::string>(), "--eval-feedback");
   settings.seed = v["seed"].as<uint64_t>();
   check_train_settings(settings);

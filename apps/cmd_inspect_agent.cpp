@@ -13,6 +13,19 @@
 
 namespace trd::cli {
 
+namespace {
+
+// "7 epochs run (of at most 10)" or "10 epochs"; sidecars from before
+// --patience ran every epoch and have no epochs_run.
+std::string epochs_run(const nlohmann::json& sidecar) {
+  const int most = sidecar.at("training").at("epochs").get<int>();
+  const int run = sidecar.value("epochs_run", most);
+  return run == most ? std::to_string(most) + " epochs"
+                     : std::to_string(run) + " epochs run (of at most " + std::to_string(most) + ")";
+}
+
+}  // namespace
+
 // A `trd train` folder (or its agent.json): what the student is, what it
 // learned from, and how it did on valid.
 int inspect_agent(const std::string& sidecar_path, bool json) {
@@ -31,8 +44,8 @@ int inspect_agent(const std::string& sidecar_path, bool json) {
               << learned.at("file").get<std::string>() << ", embeddings of width "
               << learned.at("dim").get<int>() << "), dataset "
               << sidecar.at("dataset").at("fingerprint").get<std::string>() << "\n  best epoch "
-              << sidecar.at("best_epoch").get<int>() << " of "
-              << sidecar.at("training").at("epochs").get<int>() << ": valid "
+              << sidecar.at("best_epoch").get<int>() << " of " << epochs_run(sidecar)
+              << ": valid "
               << sidecar.at("selection").get<std::string>() << " "
               << fixed4(sidecar.at("valid_student").get<double>()) << " against the teacher's "
               << fixed4(sidecar.at("valid_teacher").get<double>())

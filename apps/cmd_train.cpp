@@ -96,6 +96,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   nlohmann::json training_record = {{"epochs", training.epochs},
                                     {"batch_users", training.batch_users},
                                     {"updates_per_step", training.updates_per_step},
+                                    {"patience", training.patience},
                                     {"eval_feedback", feedback_name(training.eval_feedback)},
                                     {"seed", training.seed}};
   const std::string fingerprint = dataset_fingerprint(dataset);
@@ -162,6 +163,11 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
               << " updates\n";
   }
   const std::string at_k = "@" + std::to_string(training.selection_k);
+  if (result.stopped_early) {
+    std::cerr << "trd train: stopped after epoch " << result.epochs.size() << " of "
+              << training.epochs << ": no better valid NDCG" << at_k << " in "
+              << training.patience << " epochs (--patience)\n";
+  }
   if (result.beats_teacher()) {
     std::cerr << "trd train: best epoch " << result.best_epoch << ": valid NDCG" << at_k << " "
               << result.best_valid_ndcg << " against the teacher's " << result.teacher_valid_ndcg
@@ -185,6 +191,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
       {"train_knowledge", knowledge_summary(train_knowledge, train_knowledge_path)},
       {"valid_knowledge", knowledge_summary(valid_knowledge, valid_knowledge_path)},
       {"best_epoch", result.best_epoch},
+      {"epochs_run", static_cast<int>(result.epochs.size())},
       {"selection", "ndcg" + at_k},
       {"valid_student", result.best_valid_ndcg},
       {"valid_teacher", result.teacher_valid_ndcg},

@@ -517,6 +517,51 @@ TEST_CASE("refined lists are the agent's picks, then the rest of the teacher's l
   }
 }
 
+// Follows the teacher until told to pick the planted slot: its valid NDCG
+// is flat, then rises once, then stays flat again.
+class LateLearner : public TeacherAgent {
+ public:
+  std::string name() const override { return "late"; }
+  void act(const ObservationBatch& observations, bool explore,
+           std::vector<int32_t>& actions) override {
+    if (!planted) return TeacherAgent::act(observations, explore, actions);
+    actions.assign(observations.batch, kPlantedSlot);
+  }
+  bool planted = false;
+};
+
+TEST_CASE("patience stops training that many epochs after the last better valid NDCG",
+          "[agents][training]") {
+  const PlantedEnv env = planted_env(16);
+  auto train = [&](int patience) {
+    LateLearner agent;
+    TrainSettings settings = toy_training(10);
+    settings.patience = patience;
+    return train_agent(agent, env.data, env.settings, env.split(), settings, "",
+                       [&](const EpochRecord& record) { agent.planted = record.epoch >= 2; });
+  };
+  const TrainResult patient = train(2);
+  CHECK(patient.best_epoch == 3);  // epoch 2 ties epoch 1, so it is no better
+  CHECK(patient.epochs.size() == 5);
+  CHECK(patient.stopped_early);
+  const TrainResult every_epoch = train(0);
+  CHECK(every_epoch.best_epoch == 3);
+  CHECK(every_epoch.epochs.size() == 10);
+  CHECK_FALSE(every_epoch.stopped_early);
+  // Stopping on the last epoch is not stopping early.
+  const TrainResult last = [&] {
+    LateLearner agent;
+    TrainSettings settings = toy_training(3);
+    settings.patience = 2;
+    return train_agent(agent, env.data, env.settings, env.split(), settings, "", {});
+  }();
+  CHECK(last.epochs.size() == 3);
+  CHECK_FALSE(last.stopped_early);
+  TrainSettings negative = toy_training(3);
+  negative.patience = -1;
+  CHECK_THROWS_AS(check_train_settings(negative), InputError);
+}
+
 TEST_CASE("training without any rewarded item is bad input", "[agents][training]") {
   PlantedEnv env = planted_env(4);
   env.data.rewarded = UserItems(std::vector<std::vector<int32_t>>(4));
