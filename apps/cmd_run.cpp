@@ -1,5 +1,6 @@
 // `trd run`: the whole pipeline (data -> teacher for each stage -> train ->
-// eval) into one run folder, by calling the other commands in process.
+// eval) into one run folder, by calling the other commands in process; the
+// test stage's teacher and the pictures run beside it in child processes.
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -7,10 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "apps/agent_options.hpp"
@@ -143,57 +148,172 @@ void check_settings_of_every_stage(const po::variables_map& v) {
   check_window_fits(env_settings(v), list_length, "--list-length");
 }
 
-// Exit status of `python args...` with its stdout sent to stderr (stdout
-// stays the report), or to /dev/null when `quiet`; -1 when it cannot run.
-int run_python(const std::vector<std::string>& args, bool quiet) {
-  const std::string python = TRD_PYTHON_EXECUTABLE;
-  std::vector<std::string> command = {python};
-  command.insert(command.end(), args.begin(), args.end());
+// Starts `command` with its stdin (unless -1), stdout and stderr on the
+// given descriptors; the child's pid, or -1 when it cannot start.
+pid_t spawn(std::vector<std::string> command, int stdin_fd, int stdout_fd, int stderr_fd) {
   std::vector<char*> argv;
   for (std::string& arg : command) argv.push_back(arg.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  if (quiet) {
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  } else {
-    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
-  }
+  if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, stderr_fd, STDERR_FILENO);
   pid_t child = 0;
   const int spawned =
-      ::posix_spawn(&child, python.c_str(), &actions, nullptr, argv.data(), environ);
+      ::posix_spawn(&child, command.front().c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  int status = 0;
-  if (spawned != 0 || ::waitpid(child, &status, 0) < 0 || !WIFEXITED(status)) return -1;
-  return WEXITSTATUS(status);
+  return spawned == 0 ? child : -1;
 }
 
-// The run's pictures, by `python3 -m trd.plot` (python/trd/plot.py), when
-// the package and matplotlib are importable; a run never fails for want of
-// them.
-void draw_pictures(const std::string& out) {
-  const std::filesystem::path build_tree = TRD_PYTHON_BUILD_DIR;
-  std::error_code error;
-  if (std::filesystem::is_regular_file(build_tree / "trd" / "plot.py", error)) {
-    const char* current = std::getenv("PYTHONPATH");
-    const std::string path =
-        build_tree.string() + (current && *current ? std::string(":") + current : "");
-    ::setenv("PYTHONPATH", path.c_str(), 1);
+// The exit status of a child; -1 when it did not exit normally.
+int wait_for(pid_t child) {
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
   }
-  if (run_python({"-c", "import matplotlib, trd.plot"}, /*quiet=*/true) != 0) {
-    std::cerr << "trd run: no pictures: " << TRD_PYTHON_EXECUTABLE
-              << " cannot import trd.plot and matplotlib (python3-matplotlib)\n";
-    return;
-  }
-  const int status = run_python({"-m", "trd.plot", out}, /*quiet=*/false);
-  if (status != 0) {
-    std::cerr << "trd run: no pictures: trd.plot failed (exit " << status << ")\n";
-    return;
-  }
-  std::cerr << "trd run: pictures in " << out << "/learning_curve.png and " << out
-            << "/test_comparison.png\n";
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+// An unnamed scratch file: gone with the process, whatever happens.
+class ScratchFile {
+ public:
+  ScratchFile() {
+    const std::filesystem::path folder = std::filesystem::temp_directory_path();
+    std::string name = (folder / "trd-run-XXXXXX").string();
+    fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd_ < 0) {
+      throw std::runtime_error("cannot create a scratch file in " + folder.string() + ": " +
+                               std::strerror(errno));
+    }
+    ::unlink(name.c_str());
+  }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  ~ScratchFile() { ::close(fd_); }
+  int fd() const { return fd_; }
+
+  // Copies what it holds to `out`.
+  void replay(std::ostream& out) const {
+    ::lseek(fd_, 0, SEEK_SET);
+    char buffer[4096];
+    ssize_t got = 0;
+    while ((got = ::read(fd_, buffer, sizeof buffer)) > 0) out.write(buffer, got);
+    out.flush();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A `trd teacher` command in a second process, so that it runs on the other
+// core while this one trains; its output is held back and shown when it is
+// collected, so the two do not interleave. Destroyed uncollected (the run
+// failed meanwhile), it stops the child.
+class BackgroundTeacher {
+ public:
+  BackgroundTeacher(std::string label, const std::vector<std::string>& teacher_args)
+      : label_(std::move(label)) {
+    // trd itself when it holds the teacher (no LibTorch to load), else trd-torch.
+    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
+    std::filesystem::path binary = self.parent_path() / "trd";
+    if (!std::filesystem::exists(binary)) binary = self;
+    std::vector<std::string> command = {binary.string(), "teacher"};
+    command.insert(command.end(), teacher_args.begin(), teacher_args.end());
+    std::cout.flush();
+    std::cerr.flush();
+    child_ = spawn(command, -1, stdout_.fd(), stderr_.fd());
+    if (child_ < 0) throw std::runtime_error("cannot start " + binary.string() + " for " + label_);
+  }
+  BackgroundTeacher(const BackgroundTeacher&) = delete;
+  BackgroundTeacher& operator=(const BackgroundTeacher&) = delete;
+  ~BackgroundTeacher() {
+    if (child_ < 0) return;
+    ::kill(child_, SIGTERM);
+    wait_for(child_);
+  }
+
+  // Waits for it, shows its output and throws when it failed.
+  void collect() {
+    const int status = wait_for(child_);
+    child_ = -1;
+    stdout_.replay(std::cout);
+    stderr_.replay(std::cerr);
+    if (status == kExitBadInput) {
+      throw InputError(label_ + " (run in a second process) failed: see its error above");
+    }
+    if (status != 0) {
+      throw std::runtime_error(label_ + " (run in a second process) failed with exit status " +
+                               std::to_string(status));
+    }
+  }
+
+ private:
+  std::string label_;
+  ScratchFile stdout_, stderr_;
+  pid_t child_ = -1;
+};
+
+// The run's pictures, by `python3 -m trd.plot --wait-for-eval`
+// (python/trd/plot.py), started when training ends so that the interpreter's
+// start and the learning curve overlap the report; the comparison follows
+// once its stdin closes. A run never fails for want of pictures: trd.plot
+// says itself when matplotlib is missing (exit 3), and Python when trd.plot is.
+class Pictures {
+ public:
+  explicit Pictures(std::string out) : out_(std::move(out)) {
+    const std::filesystem::path build_tree = TRD_PYTHON_BUILD_DIR;
+    std::error_code error;
+    if (std::filesystem::is_regular_file(build_tree / "trd" / "plot.py", error)) {
+      const char* current = std::getenv("PYTHONPATH");
+      const std::string path =
+          build_tree.string() + (current && *current ? std::string(":") + current : "");
+      ::setenv("PYTHONPATH", path.c_str(), 1);
+    }
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) return;
+    std::cout.flush();
+    std::cerr.flush();
+    // Its stdout goes to stderr: stdout stays the report.
+    child_ = spawn({TRD_PYTHON_EXECUTABLE, "-m", "trd.plot", "--wait-for-eval", out_}, ends[0],
+                   STDERR_FILENO, STDERR_FILENO);
+    ::close(ends[0]);
+    eval_written_ = ends[1];
+  }
+  Pictures(const Pictures&) = delete;
+  Pictures& operator=(const Pictures&) = delete;
+  ~Pictures() {
+    close_stdin();
+    if (child_ < 0) return;
+    ::kill(child_, SIGTERM);
+    wait_for(child_);
+  }
+
+  // eval.csv is written: draws the comparison and says what came of it.
+  void finish() {
+    close_stdin();
+    const int status = child_ < 0 ? -1 : wait_for(child_);
+    child_ = -1;
+    if (status != 0) {
+      std::cerr << "trd run: no pictures: " << TRD_PYTHON_EXECUTABLE << " -m trd.plot "
+                << (status < 0 ? "could not run" : "failed (exit " + std::to_string(status) + ")")
+                << (status == 3 ? ": install python3-matplotlib" : "") << "\n";
+      return;
+    }
+    std::cerr << "trd run: pictures in " << out_ << "/learning_curve.png and " << out_
+              << "/test_comparison.png\n";
+  }
+
+ private:
+  void close_stdin() {
+    if (eval_written_ >= 0) ::close(eval_written_);
+    eval_written_ = -1;
+  }
+
+  std::string out_;
+  pid_t child_ = -1;
+  int eval_written_ = -1;  // the write end of its stdin
+};
 
 // data -> teacher for each stage -> train -> report, into the run folder --out.
 void run_stages(const po::variables_map& v, const po::options_description& data,
@@ -216,6 +336,7 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
   }
 
   std::string previous;
+  std::optional<BackgroundTeacher> test_teacher;
   for (const char* stage : {"rl", "valid", "test"}) {
     std::vector<std::string> teacher_args = {
         "--dataset",     dataset_path,
@@ -231,13 +352,21 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
       teacher_args.insert(teacher_args.end(), {"--init", previous});
     }
     pass_through(v, teacher_settings_flags, teacher_args, "teacher-");
-    run_teacher(teacher_args);
+    // Only the report reads the test stage's lists: they are made while the
+    // student trains.
+    if (std::string(stage) == "test") {
+      test_teacher.emplace("trd teacher --teacher " + teacher_name + " --stage test", teacher_args);
+    } else {
+      run_teacher(teacher_args);
+    }
     previous = out + "/" + teacher_name + "-" + stage + ".h5";
   }
 
   const std::string agent_dir = out + "/agent";
   train_into(v, dataset_path, out + "/" + teacher_name + "-rl.h5",
              out + "/" + teacher_name + "-valid.h5", agent_dir);
+  Pictures pictures(out);
+  test_teacher->collect();
 
   StudentReportInputs report;
   report.dataset_path = dataset_path;
@@ -253,7 +382,7 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
   nlohmann::json figures = report_student(report);
   figures["command"] = "run";
   figures["out"] = out;
-  draw_pictures(out);
+  pictures.finish();
   figures["seconds"] = now_seconds() - start;
   std::cerr << "trd run: done in " << figures["seconds"].get<double>() << " s; report in " << out
             << "/eval.md\n";

@@ -8,6 +8,11 @@ Writes, into RUN_DIR (a `trd run` folder, or a `trd train` folder):
                        only where the folder has an eval.csv
 Needs matplotlib (Debian: python3-matplotlib); exits 3 without it, 2 when the
 folder holds no train.csv.
+
+python3 -m trd.plot --wait-for-eval RUN_DIR draws the learning curve at once
+and the comparison once its stdin closes: `trd run` starts it when training
+ends and closes its stdin when eval.csv is written, so the interpreter's start
+and the first picture overlap the report.
 """
 
 import csv
@@ -21,6 +26,7 @@ COMPARISON_SIZE = (12, 6.4)       # 1200 x 640
 CEILING = "window_ceiling"
 METRICS = ("precision", "recall", "hr", "map", "mrr", "ndcg")
 EXIT_BAD_INPUT, EXIT_NO_MATPLOTLIB = 2, 3
+WAIT_FLAG = "--wait-for-eval"
 
 
 def _read_csv(path):
@@ -111,8 +117,9 @@ def test_comparison(pyplot, eval_csv, out_path):
     _save(pyplot, figure, out_path)
 
 
-def plot_run(run_dir):
-    """Writes the pictures; returns their paths."""
+def plot_run(run_dir, before_comparison=None):
+    """Writes the pictures; returns their paths. `before_comparison`, when
+    given, is called between the two (trd run writes eval.csv meanwhile)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -122,6 +129,8 @@ def plot_run(run_dir):
     path = os.path.join(run_dir, "learning_curve.png")
     learning_curve(pyplot, run_dir, path)
     written.append(path)
+    if before_comparison is not None:
+        before_comparison()
     eval_csv = os.path.join(run_dir, "eval.csv")
     if os.path.isfile(eval_csv):
         path = os.path.join(run_dir, "test_comparison.png")
@@ -130,7 +139,15 @@ def plot_run(run_dir):
     return written
 
 
+def _wait_for_stdin_to_close():
+    while sys.stdin.read(4096):
+        pass
+
+
 def main(argv):
+    wait = argv[:1] == [WAIT_FLAG]
+    if wait:
+        argv = argv[1:]
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv and argv[0] in ("-h", "--help") else EXIT_BAD_INPUT
@@ -145,7 +162,7 @@ def main(argv):
         print("trd.plot: matplotlib is not importable (Debian: python3-matplotlib)", file=sys.stderr)
         return EXIT_NO_MATPLOTLIB
     try:
-        for path in plot_run(run_dir):
+        for path in plot_run(run_dir, _wait_for_stdin_to_close if wait else None):
             print(path)
     except (KeyError, ValueError, StopIteration, IndexError) as error:
         print("trd.plot: error: %s: malformed run files (%s)" % (run_dir, error), file=sys.stderr)
