@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Times `trd run` on ML-100K for two builds in one run, alternating them, and
+"""Times `trd run` on ML-100K for several builds in one run, alternating them, and
 prints the medians, their ratio and each build's test NDCG@5 (student and
 teacher). Issue 13 compares against a build of commit 3b291ed:
 
   git worktree add /tmp/base 3b291ed && cmake -S /tmp/base -B /tmp/base/build \
       -DBUILD_TESTING=OFF && cmake --build /tmp/base/build -j2 --target trd
-  bench/compare_trd_run.py --baseline /tmp/base/build/apps/trd [--trd build/apps/trd]
+  bench/compare_trd_run.py --baseline /tmp/base/build/apps/trd [--baseline OTHER/trd]
+      [--trd build/apps/trd]
 """
 
 import argparse
@@ -31,14 +32,17 @@ def timed_run(binary, u_data, out):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", required=True, help="trd binary of the older build")
+    parser.add_argument("--baseline", required=True, action="append",
+                        help="trd binary of an older build (repeat for several; the first is "
+                             "the one the speed-up is against)")
     parser.add_argument("--trd", default="build/apps/trd")
     parser.add_argument("--input", default="../shared/datasets/ml-100k/u.data")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if not os.path.isfile(args.input):
         sys.exit(f"{args.input}: ML-100K u.data not found (--input)")
-    builds = {"baseline": args.baseline, "this build": args.trd}
+    builds = {f"baseline {i + 1}": binary for i, binary in enumerate(args.baseline)}
+    builds["this build"] = args.trd
     results = {name: [] for name in builds}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.repeat):
@@ -52,7 +56,9 @@ def main():
         print(f"{name} ({builds[name]}): median {medians[name]:.1f} s of "
               f"{', '.join(f'{r[0]:.1f}' for r in runs)}; test NDCG@5 student {runs[0][1]:.4f}, "
               f"teacher {runs[0][2]:.4f}")
-    print(f"speed-up: {medians['baseline'] / medians['this build']:.2f}x")
+    for name in builds:
+        if name != "this build":
+            print(f"speed-up over {name}: {medians[name] / medians['this build']:.2f}x")
 
 
 if __name__ == "__main__":
