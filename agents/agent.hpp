@@ -46,7 +46,9 @@ class Agent {
                    std::vector<int32_t>& actions) = 0;
   /// The score greedy act() ranks each slot by, written to `scores` as
   /// [B, n_actions] row-major, so shown lists can carry it; returns false
-  /// (the default) for an agent that has no such score.
+  /// (the default) for an agent that has no such score. Where it returns
+  /// true, refine_lists() takes the first best valid slot of these scores as
+  /// the greedy pick instead of calling act() as well.
   virtual bool score_slots(const ObservationBatch& observations, std::vector<float>& scores) {
     (void)observations;
     (void)scores;

@@ -34,8 +34,14 @@ RerankedLists refine_lists(Agent& agent, const EnvData& data, EnvSettings env_se
   return rerank_lists(data, env_settings, batch_users,
                       [&agent](const ObservationBatch& observations, std::vector<int32_t>& actions,
                                std::vector<float>& scores) {
-                        agent.act(observations, /*explore=*/false, actions);
-                        if (!agent.score_slots(observations, scores)) scores.clear();
+                        // Greedy act() picks the best scored slot, so one
+                        // forward serves both where the agent has scores.
+                        if (agent.score_slots(observations, scores)) {
+                          best_scored_slots(observations, scores, actions);
+                        } else {
+                          scores.clear();
+                          agent.act(observations, /*explore=*/false, actions);
+                        }
                       });
 }
 

@@ -31,6 +31,20 @@ void random_policy(const ObservationBatch& observations, std::mt19937_64& engine
   }
 }
 
+void best_scored_slots(const ObservationBatch& observations, const std::vector<float>& scores,
+                       std::vector<int32_t>& actions) {
+  actions.assign(static_cast<std::size_t>(observations.batch), 0);
+  const int n = observations.n_actions;
+  for (int row = 0; row < observations.batch; ++row) {
+    if (observations.active[row] == 0) continue;
+    const float* row_scores = scores.data() + static_cast<std::ptrdiff_t>(row) * n;
+    const int valid = valid_slots(observations, row);
+    for (int slot = 1; slot < valid; ++slot) {
+      if (row_scores[slot] > row_scores[actions[row]]) actions[row] = slot;
+    }
+  }
+}
+
 void history_rerank_policy(const ObservationBatch& observations, const ItemSimilarity& similarity,
                            std::vector<int32_t>& actions) {
   actions.assign(static_cast<std::size_t>(observations.batch), 0);

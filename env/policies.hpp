@@ -27,6 +27,11 @@ void teacher_policy(const ObservationBatch& observations, std::vector<int32_t>& 
 void random_policy(const ObservationBatch& observations, std::mt19937_64& engine,
                    std::vector<int32_t>& actions);
 
+/// Greedy on given scores ([B, n_actions] row-major): the first valid slot
+/// with the highest score in each active row; inactive rows get 0.
+void best_scored_slots(const ObservationBatch& observations, const std::vector<float>& scores,
+                       std::vector<int32_t>& actions);
+
 /// The non-learned reference line `history_rerank` (DESIGN.md): in each row,
 /// the valid slot whose item is most similar on average to the row's history
 /// (ties: the lowest slot, i.e. the teacher's order). Under Feedback::kNone
