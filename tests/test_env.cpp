@@ -1358,6 +1358,22 @@ TEST_CASE("history_rerank and window_ceiling: the fixture's lists by hand", "[en
   CHECK(ceiling.items == expected);
 }
 
+TEST_CASE("best_scored_slots: the first highest valid score per active row", "[env][policies]") {
+  ObservationBatch observations;
+  observations.resize(/*batch=*/3, /*history_length=*/1, /*n_actions=*/4, /*pad_item=*/99,
+                      /*n_features=*/0);
+  observations.active = {1, 1, 0};
+  observations.mask = {1, 1, 1, 0,   // row 0: slot 3 is empty
+                       1, 1, 1, 1,   // row 1
+                       1, 1, 1, 1};  // row 2: inactive
+  const std::vector<float> scores = {0.5f, 2.0f, 2.0f, 9.0f,  // tie at 1 and 2; 9 is masked
+                                     -1.0f, -3.0f, -0.5f, -0.5f,
+                                     0.0f, 0.0f, 7.0f, 0.0f};
+  std::vector<int32_t> actions = {-1, -1, -1};
+  best_scored_slots(observations, scores, actions);
+  CHECK(actions == std::vector<int32_t>{1, 2, 0});
+}
+
 TEST_CASE("ItemSimilarity: neighbour weights in either direction, 0 otherwise", "[env]") {
   const RowMatrixXf no_embeddings;
   RowMatrixXi neighbours(4, 2);
