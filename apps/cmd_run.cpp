@@ -237,8 +237,9 @@ class BackgroundTeacher {
   void collect() {
     const int status = wait_for(child_);
     child_ = -1;
-    stdout_.replay(std::cout);
+    // Its progress and notes, then what it wrote, as when it ran in process.
     stderr_.replay(std::cerr);
+    stdout_.replay(std::cout);
     if (status == kExitBadInput) {
       throw InputError(label_ + " (run in a second process) failed: see its error above");
     }
