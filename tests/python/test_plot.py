@@ -1,6 +1,7 @@
 """python3 -m trd.plot RUN_DIR on a small `trd run` folder: both PNGs are
-written, decode, and have the sizes trd.plot promises; a folder without
-train.csv is exit 2 and writes nothing. `trd run` itself draws them.
+written, decode, and have the sizes trd.plot promises; with --wait-for-eval
+the comparison waits for stdin to close; a folder without train.csv is exit 2
+and writes nothing. `trd run` itself draws them.
 """
 
 import os
@@ -8,6 +9,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "cli"))
@@ -49,6 +51,27 @@ def main():
             assert pixels.shape[:2] == (size[1], size[0]), pixels.shape
             assert pixels.std() > 0.01, f"{name} is blank"
         assert not any(n.endswith(".partial.png") for n in os.listdir(run_dir))
+
+        # --wait-for-eval, as trd run drives it: the learning curve at once,
+        # the comparison only after stdin closes (eval.csv is written then).
+        for name in EXPECTED:
+            os.remove(os.path.join(run_dir, name))
+        eval_csv = os.path.join(run_dir, "eval.csv")
+        os.rename(eval_csv, eval_csv + ".later")
+        plot = subprocess.Popen([sys.executable, "-m", "trd.plot", "--wait-for-eval", run_dir],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        curve = os.path.join(run_dir, "learning_curve.png")
+        deadline = time.monotonic() + 120
+        while not os.path.exists(curve) and plot.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert os.path.exists(curve) and plot.poll() is None, plot.poll()
+        assert not os.path.exists(os.path.join(run_dir, "test_comparison.png"))
+        os.rename(eval_csv + ".later", eval_csv)
+        out, err = plot.communicate(timeout=120)
+        assert plot.returncode == 0, err
+        for name, size in EXPECTED.items():
+            assert png_size(os.path.join(run_dir, name)) == size, name
 
         empty = os.path.join(tmp, "empty")
         os.makedirs(empty)
