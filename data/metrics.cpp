@@ -294,6 +294,8 @@ std::vector<Interval> paired_bootstrap_columns(const Eigen::MatrixXd& a, const E
     Eigen::VectorXd::Map(sorted.data(), resamples) = means.col(c);
     std::sort(sorted.begin(), sorted.end());
     Interval& interval = intervals[static_cast<std::size_t>(c)];
+    // From a contiguous column, not by_user's strided row: Eigen sums the
+    // two in different orders, and the one-column call's mean must not move.
     interval.mean_difference = Eigen::VectorXd(a.col(c) - b.col(c)).mean();
     interval.low = quantile(sorted, (1 - level) / 2);
     interval.high = quantile(sorted, (1 + level) / 2);
