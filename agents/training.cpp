@@ -61,6 +61,16 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
                         const std::function<void(double done)>& on_progress) {
+  return train_agent(
+      agent, train, env_settings, [&]() -> const JudgedSplit& { return valid; }, settings,
+      best_checkpoint, on_epoch, on_progress);
+}
+
+TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
+                        const std::function<const JudgedSplit&()>& fetch_valid,
+                        const TrainSettings& settings, const std::string& best_checkpoint,
+                        const std::function<void(const EpochRecord&)>& on_epoch,
+                        const std::function<void(double done)>& on_progress) {
   check_train_settings(settings);
   const auto start = std::chrono::steady_clock::now();
   const int world_size = settings.replicas != nullptr ? settings.replicas->world_size() : 1;
@@ -88,8 +98,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
   const std::vector<int> ks = {1, settings.selection_k};
 
   TrainResult result;
-  result.teacher_valid_ndcg =
-      judge(valid.data->lists, valid, ks).value(Metric::kNdcg, settings.selection_k);
+  const JudgedSplit* valid = nullptr;
   ObservationBatch before;
   std::vector<int32_t> actions;
   std::vector<double> returns(settings.batch_users, 0.0);
@@ -128,9 +137,14 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                     static_cast<double>(settings.epochs * steps_per_epoch));
       }
     }
+    if (valid == nullptr) {
+      valid = &fetch_valid();
+      result.teacher_valid_ndcg =
+          judge(valid->data->lists, *valid, ks).value(Metric::kNdcg, settings.selection_k);
+    }
     const Evaluation evaluation =
-        judge(refine_lists(agent, *valid.data, env_settings, settings.eval_feedback, 256).items,
-              valid, ks);
+        judge(refine_lists(agent, *valid->data, env_settings, settings.eval_feedback, 256).items,
+              *valid, ks);
     if (settings.replicas != nullptr) {
       const std::vector<double> sums = settings.replicas->sum(
           {return_sum, static_cast<double>(episodes), loss_sum, static_cast<double>(losses)});

@@ -82,6 +82,14 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
                         const std::function<void(double done)>& on_progress = {});
+/// The same, with the valid split fetched once, when the first epoch's
+/// steps are done: what it is read from may still be in the making while
+/// training starts (trd run fits the valid stage's teacher meanwhile).
+TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
+                        const std::function<const JudgedSplit&()>& fetch_valid,
+                        const TrainSettings& settings, const std::string& best_checkpoint,
+                        const std::function<void(const EpochRecord&)>& on_epoch,
+                        const std::function<void(double done)>& on_progress = {});
 
 /// Every user's teacher list re-ranked by the greedy agent (rerank_lists()
 /// with the agent as policy and its score_slots() as scores), built with

@@ -3,6 +3,7 @@
 // Flags shared by `trd train` and `trd run`: the env's shape, the agent and
 // the training budget.
 
+#include <functional>
 #include <string>
 
 #include "agents/registry.hpp"
@@ -62,10 +63,14 @@ ReplicaSettings replica_settings(const po::variables_map& values);
 /// epoch on valid), agent.json (its sidecar) and train.csv (one line per
 /// epoch). Returns the sidecar. With a group of `replicas.world_size` > 1
 /// the ranks train together and only rank 0 writes (the others return a
-/// summary of their share).
+/// summary of their share). `wait_for_valid_knowledge`, when given, is
+/// called before the valid knowledge is read, which is then put off until
+/// the first epoch's steps are done (it may still be being written); else
+/// it is read and checked before training starts.
 nlohmann::json train_into(const po::variables_map& values, const std::string& dataset_path,
                           const std::string& train_knowledge_path,
                           const std::string& valid_knowledge_path, const std::string& out_dir,
-                          const ReplicaSettings& replicas = {});
+                          const ReplicaSettings& replicas = {},
+                          const std::function<void()>& wait_for_valid_knowledge = {});
 
 }  // namespace trd::cli

@@ -173,9 +173,13 @@ void ProgressMeter::update(double fraction, const std::string& detail) {
   }
 }
 
-void ProgressMeter::line(double fraction, const std::string& text) {
-  if (live_shown_) std::cerr << "\r\033[K";
+void ProgressMeter::clear() {
+  if (live_shown_) std::cerr << "\r\033[K" << std::flush;
   live_shown_ = false;
+}
+
+void ProgressMeter::line(double fraction, const std::string& text) {
+  clear();
   std::cerr << text << (fraction < 1 ? " (" + eta(fraction) + ")" : "") << "\n";
   // The next plain update waits a full interval after a line.
   last_shown_ = now_seconds();

@@ -61,6 +61,8 @@ class ProgressMeter {
   /// A line that stays (an epoch's figures), with the time left appended
   /// while work remains.
   void line(double fraction, const std::string& text);
+  /// Takes a live line off the terminal, so that other output can follow.
+  void clear();
 
  private:
   std::string eta(double fraction) const;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 
@@ -24,12 +25,76 @@ std::string percent_change(double value, double reference) {
   return reference > 0 ? text : "n/a";
 }
 
+// The valid stage's knowledge and the split judged with it, read and
+// checked when first asked for: up front for trd train, after the first
+// epoch's steps when trd run is still fitting the valid stage's teacher.
+class ValidStage {
+ public:
+  ValidStage(std::string path, const Dataset& dataset, std::string dataset_path,
+             const Knowledge& train_knowledge, std::string train_knowledge_path,
+             std::function<void()> wait_until_written)
+      : path_(std::move(path)),
+        dataset_(dataset),
+        dataset_path_(std::move(dataset_path)),
+        train_knowledge_(train_knowledge),
+        train_knowledge_path_(std::move(train_knowledge_path)),
+        wait_until_written_(std::move(wait_until_written)) {}
+  ValidStage(const ValidStage&) = delete;
+  ValidStage& operator=(const ValidStage&) = delete;
+
+  const JudgedSplit& split() {
+    if (split_.data == nullptr) read();
+    return split_;
+  }
+  /// Requires split() first.
+  const Knowledge& knowledge() const { return *knowledge_; }
+
+ private:
+  void read() {
+    if (wait_until_written_) wait_until_written_();
+    knowledge_.emplace(read_knowledge(path_));
+    check_knowledge_matches(*knowledge_, path_, dataset_, dataset_path_);
+    check_stage(*knowledge_, path_, kValid, "trd train --valid-knowledge");
+    check_warm_start_from(*knowledge_, path_, file_crc32(train_knowledge_path_),
+                          train_knowledge_path_);
+    if (train_knowledge_.teacher != knowledge_->teacher ||
+        train_knowledge_.user_embeddings.cols() != knowledge_->user_embeddings.cols()) {
+      throw InputError(path_ + ": holds " + knowledge_->teacher +
+                       " knowledge, but the student trains on " + train_knowledge_.teacher +
+                       " knowledge from " + train_knowledge_path_);
+    }
+    data_.emplace(make_env_data(dataset_, *knowledge_, kValid));
+    users_.emplace(dataset_, kValid);
+    // The valid lists are judged within the candidate sets they were ranked in.
+    const KnowledgeProtocol& protocol = knowledge_->protocol;
+    if (protocol.candidates > 0) {
+      candidates_ = make_candidates(users_->seen, users_->held_out, dataset_.n_items(),
+                                    static_cast<int>(protocol.candidates),
+                                    static_cast<uint64_t>(protocol.candidate_seed));
+    }
+    split_ = {&*data_, &users_->held_out, &users_->seen, candidates_ ? &*candidates_ : nullptr};
+  }
+
+  std::string path_;
+  const Dataset& dataset_;
+  std::string dataset_path_;
+  const Knowledge& train_knowledge_;
+  std::string train_knowledge_path_;
+  std::function<void()> wait_until_written_;
+  std::optional<Knowledge> knowledge_;
+  std::optional<EnvData> data_;
+  std::optional<SplitUsers> users_;
+  std::optional<UserItems> candidates_;
+  JudgedSplit split_;
+};
+
 }  // namespace
 
 nlohmann::json train_into(const po::variables_map& v, const std::string& dataset_path,
                           const std::string& train_knowledge_path,
                           const std::string& valid_knowledge_path, const std::string& out_dir,
-                          const ReplicaSettings& replicas) {
+                          const ReplicaSettings& replicas,
+                          const std::function<void()>& wait_for_valid_knowledge) {
   check_replica_settings(replicas);
   const EnvSettings env = env_settings(v);
   const AgentConfig agent = agent_config(v);
@@ -47,35 +112,18 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   const Dataset dataset = read_dataset(dataset_path);
   const Knowledge train_knowledge = read_knowledge(train_knowledge_path);
   check_window_fits(env, static_cast<int>(train_knowledge.list_length()), train_knowledge_path);
-  const Knowledge valid_knowledge = read_knowledge(valid_knowledge_path);
   check_knowledge_matches(train_knowledge, train_knowledge_path, dataset, dataset_path);
-  check_knowledge_matches(valid_knowledge, valid_knowledge_path, dataset, dataset_path);
   check_stage(train_knowledge, train_knowledge_path, kRl, "trd train --knowledge");
-  check_stage(valid_knowledge, valid_knowledge_path, kValid, "trd train --valid-knowledge");
-  check_warm_start_from(valid_knowledge, valid_knowledge_path, file_crc32(train_knowledge_path),
-                        train_knowledge_path);
-  if (train_knowledge.teacher != valid_knowledge.teacher ||
-      train_knowledge.user_embeddings.cols() != valid_knowledge.user_embeddings.cols()) {
-    throw InputError(valid_knowledge_path + ": holds " + valid_knowledge.teacher +
-                     " knowledge, but the student trains on " + train_knowledge.teacher +
-                     " knowledge from " + train_knowledge_path);
-  }
   check_split_not_empty(dataset, dataset_path, kRl, "the student's rewards come from it");
   check_split_not_empty(dataset, dataset_path, kValid, "the best epoch is picked on it");
+  std::optional<ProgressMeter> progress;  // from the first step on, so its estimate holds
+  ValidStage valid(valid_knowledge_path, dataset, dataset_path, train_knowledge,
+                   train_knowledge_path, wait_for_valid_knowledge ? [&] {
+                     if (progress) progress->clear();
+                     wait_for_valid_knowledge();
+                   } : std::function<void()>());
+  if (!wait_for_valid_knowledge) valid.split();
   const EnvData train_data = make_env_data(dataset, train_knowledge, kRl);
-  const EnvData valid_data = make_env_data(dataset, valid_knowledge, kValid);
-  const SplitUsers valid_users(dataset, kValid);
-  // The valid lists are judged within the candidate sets they were ranked in.
-  const KnowledgeProtocol& valid_protocol = valid_knowledge.protocol;
-  std::optional<UserItems> valid_candidates;
-  if (valid_protocol.candidates > 0) {
-    valid_candidates = make_candidates(
-        valid_users.seen, valid_users.held_out, dataset.n_items(),
-        static_cast<int>(valid_protocol.candidates),
-        static_cast<uint64_t>(valid_protocol.candidate_seed));
-  }
-  const JudgedSplit valid{&valid_data, &valid_users.held_out, &valid_users.seen,
-                          valid_candidates ? &*valid_candidates : nullptr};
 
   const ThreadScope scope(threads);
   std::unique_ptr<Agent> student = agent_registry().make(
@@ -123,7 +171,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   }
   if (!writes_outputs) {
     const TrainResult result =
-        train_agent(*student, train_data, env, valid, training, "", nullptr);
+        train_agent(*student, train_data, env, valid.split(), training, "", nullptr);
     std::cerr << "trd train: rank " << replicas.rank << " done after " << result.epochs.size()
               << " epochs\n";
     return {{"rank", replicas.rank},
@@ -134,10 +182,11 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   std::ofstream log(log_path);
   log << "epoch,mean_return,loss,exploration,valid_ndcg@" << training.selection_k
       << ",valid_precision@1,seconds,best\n";
-  ProgressMeter progress("trd train");
+  progress.emplace("trd train");
   int epoch_running = 1;
   const TrainResult result = train_agent(
-      *student, train_data, env, valid, training, checkpoint,
+      *student, train_data, env, [&]() -> const JudgedSplit& { return valid.split(); }, training,
+      checkpoint,
       [&](const EpochRecord& r) {
         log << r.epoch << "," << r.mean_return << "," << r.loss << "," << r.exploration << ","
             << r.valid_ndcg << "," << r.valid_precision1 << "," << r.seconds << "," << r.best
@@ -149,11 +198,11 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                       r.epoch, training.epochs, r.mean_return, r.loss, r.exploration,
                       training.selection_k, r.valid_ndcg, r.valid_precision1, r.seconds,
                       r.best ? "  *" : "");
-        progress.line(static_cast<double>(r.epoch) / training.epochs, line);
+        progress->line(static_cast<double>(r.epoch) / training.epochs, line);
         epoch_running = r.epoch + 1;
       },
       [&](double done) {
-        progress.update(done, "(epoch " + std::to_string(epoch_running) + "/" +
+        progress->update(done, "(epoch " + std::to_string(epoch_running) + "/" +
                                   std::to_string(training.epochs) + ")");
       });
 
@@ -189,7 +238,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
       {"checkpoint", {{"file", "agent.pt"}, {"crc32", file_crc32(checkpoint)}}},
       {"dataset", {{"file", dataset_path}, {"fingerprint", fingerprint}}},
       {"train_knowledge", knowledge_summary(train_knowledge, train_knowledge_path)},
-      {"valid_knowledge", knowledge_summary(valid_knowledge, valid_knowledge_path)},
+      {"valid_knowledge", knowledge_summary(valid.knowledge(), valid_knowledge_path)},
       {"best_epoch", result.best_epoch},
       {"epochs_run", static_cast<int>(result.epochs.size())},
       {"selection", "ndcg" + at_k},

@@ -530,6 +530,42 @@ class LateLearner : public TeacherAgent {
   bool planted = false;
 };
 
+TEST_CASE("a valid split fetched when needed is fetched once, after the first epoch's steps",
+          "[agents][training]") {
+  const PlantedEnv env = planted_env(16);
+  // Counts the exploring steps it plays.
+  class CountingTeacher : public TeacherAgent {
+   public:
+    void act(const ObservationBatch& observations, bool explore,
+             std::vector<int32_t>& actions) override {
+      if (explore) ++exploring_steps;
+      TeacherAgent::act(observations, explore, actions);
+    }
+    int exploring_steps = 0;
+  } agent;
+  const JudgedSplit split = env.split();
+  int fetches = 0, steps_before_fetch = -1;
+  const TrainResult fetched = train_agent(
+      agent, env.data, env.settings,
+      [&]() -> const JudgedSplit& {
+        ++fetches;
+        steps_before_fetch = agent.exploring_steps;
+        return split;
+      },
+      toy_training(3), "", {});
+  CHECK(fetches == 1);
+  CHECK(steps_before_fetch > 0);
+  CHECK(steps_before_fetch * 3 == agent.exploring_steps);  // one epoch's steps of three
+  TeacherAgent eager;
+  const TrainResult given = train_agent(eager, env.data, env.settings, split, toy_training(3), "", {});
+  CHECK(fetched.teacher_valid_ndcg == given.teacher_valid_ndcg);
+  CHECK(fetched.teacher_valid_ndcg > 0);
+  REQUIRE(fetched.epochs.size() == given.epochs.size());
+  for (std::size_t e = 0; e < given.epochs.size(); ++e) {
+    CHECK(fetched.epochs[e].valid_ndcg == given.epochs[e].valid_ndcg);
+  }
+}
+
 TEST_CASE("patience stops training that many epochs after the last better valid NDCG",
           "[agents][training]") {
   const PlantedEnv env = planted_env(16);
