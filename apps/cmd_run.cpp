@@ -1,9 +1,11 @@
 // `trd run`: the whole pipeline (data -> teacher for each stage -> train ->
 // eval) into one run folder, by calling the other commands in process; the
-// test stage's teacher and the pictures run beside it in child processes.
+// valid and test stages' teachers and the pictures run beside it in child
+// processes.
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -255,11 +257,12 @@ class BackgroundTeacher {
   pid_t child_ = -1;
 };
 
-// The run's pictures, by `python3 -m trd.plot --wait-for-eval`
-// (python/trd/plot.py), started when training ends so that the interpreter's
-// start and the learning curve overlap the report; the comparison follows
-// once its stdin closes. A run never fails for want of pictures: trd.plot
-// says itself when matplotlib is missing (exit 3), and Python when trd.plot is.
+// The run's pictures, by `python3 -m trd.plot --follow` (python/trd/plot.py),
+// started when training starts so that the interpreter's start overlaps it:
+// it draws the learning curve when told that training ended and the
+// comparison once its stdin closes, while and after the report is written. A
+// run never fails for want of pictures: trd.plot says itself when matplotlib
+// is missing (exit 3), and Python when trd.plot is.
 class Pictures {
  public:
   explicit Pictures(std::string out) : out_(std::move(out)) {
@@ -271,15 +274,17 @@ class Pictures {
           build_tree.string() + (current && *current ? std::string(":") + current : "");
       ::setenv("PYTHONPATH", path.c_str(), 1);
     }
+    // A socket rather than a pipe for its stdin: a Python that already
+    // exited (no matplotlib) must not kill the run with SIGPIPE.
     int ends[2];
-    if (::pipe2(ends, O_CLOEXEC) != 0) return;
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return;
     std::cout.flush();
     std::cerr.flush();
     // Its stdout goes to stderr: stdout stays the report.
-    child_ = spawn({TRD_PYTHON_EXECUTABLE, "-m", "trd.plot", "--wait-for-eval", out_}, ends[0],
+    child_ = spawn({TRD_PYTHON_EXECUTABLE, "-m", "trd.plot", "--follow", out_}, ends[0],
                    STDERR_FILENO, STDERR_FILENO);
     ::close(ends[0]);
-    eval_written_ = ends[1];
+    stdin_ = ends[1];
   }
   Pictures(const Pictures&) = delete;
   Pictures& operator=(const Pictures&) = delete;
@@ -288,6 +293,11 @@ class Pictures {
     if (child_ < 0) return;
     ::kill(child_, SIGTERM);
     wait_for(child_);
+  }
+
+  // train.csv is complete: draws the learning curve.
+  void training_done() {
+    if (stdin_ >= 0) ::send(stdin_, "\n", 1, MSG_NOSIGNAL);
   }
 
   // eval.csv is written: draws the comparison and says what came of it.
@@ -307,13 +317,13 @@ class Pictures {
 
  private:
   void close_stdin() {
-    if (eval_written_ >= 0) ::close(eval_written_);
-    eval_written_ = -1;
+    if (stdin_ >= 0) ::close(stdin_);
+    stdin_ = -1;
   }
 
   std::string out_;
   pid_t child_ = -1;
-  int eval_written_ = -1;  // the write end of its stdin
+  int stdin_ = -1;  // our end of its stdin
 };
 
 // data -> teacher for each stage -> train -> report, into the run folder --out.
@@ -336,42 +346,49 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
     check_split_not_empty(dataset, dataset_path, kTest, "the report scores it");
   }
 
-  std::string previous;
-  std::optional<BackgroundTeacher> test_teacher;
-  for (const char* stage : {"rl", "valid", "test"}) {
-    std::vector<std::string> teacher_args = {
+  // Each stage's teacher warm-starts from the one before (or, fixed, fits
+  // on rl). The student trains on rl's lists at once: the valid stage's
+  // teacher fits in a second process meanwhile (the first epoch's end waits
+  // for it), then the test stage's, whose lists only the report reads.
+  const auto knowledge_path = [&](const std::string& stage) {
+    return out + "/" + teacher_name + "-" + stage + ".h5";
+  };
+  const auto teacher_args = [&](const std::string& stage, const std::string& previous_stage) {
+    std::vector<std::string> args = {
         "--dataset",     dataset_path,
         "--teacher",     teacher_name,
         "--stage",       stage,
-        "--out",         out + "/" + teacher_name + "-" + stage + ".h5",
+        "--out",         knowledge_path(stage),
         "--seed",        seed,
         "--list-length", std::to_string(v["list-length"].as<int>()),
         "--candidates",  candidates};
     if (v["teacher-stage"].as<std::string>() == "fixed") {
-      teacher_args.insert(teacher_args.end(), {"--fit-on", "rl"});
-    } else if (!previous.empty()) {
-      teacher_args.insert(teacher_args.end(), {"--init", previous});
+      args.insert(args.end(), {"--fit-on", "rl"});
+    } else if (!previous_stage.empty()) {
+      args.insert(args.end(), {"--init", knowledge_path(previous_stage)});
     }
-    pass_through(v, teacher_settings_flags, teacher_args, "teacher-");
-    // Only the report reads the test stage's lists: they are made while the
-    // student trains.
-    if (std::string(stage) == "test") {
-      test_teacher.emplace("trd teacher --teacher " + teacher_name + " --stage test", teacher_args);
-    } else {
-      run_teacher(teacher_args);
-    }
-    previous = out + "/" + teacher_name + "-" + stage + ".h5";
-  }
+    pass_through(v, teacher_settings_flags, args, "teacher-");
+    return args;
+  };
+  const auto label = [&](const std::string& stage) {
+    return "trd teacher --teacher " + teacher_name + " --stage " + stage;
+  };
+  run_teacher(teacher_args("rl", ""));
+  BackgroundTeacher valid_teacher(label("valid"), teacher_args("valid", "rl"));
+  std::optional<BackgroundTeacher> test_teacher;
 
   const std::string agent_dir = out + "/agent";
-  train_into(v, dataset_path, out + "/" + teacher_name + "-rl.h5",
-             out + "/" + teacher_name + "-valid.h5", agent_dir);
   Pictures pictures(out);
-  test_teacher->collect();
+  train_into(v, dataset_path, knowledge_path("rl"), knowledge_path("valid"), agent_dir, {}, [&] {
+    valid_teacher.collect();
+    test_teacher.emplace(label("test"), teacher_args("test", "valid"));
+  });
+  pictures.training_done();
+  test_teacher.value().collect();
 
   StudentReportInputs report;
   report.dataset_path = dataset_path;
-  report.knowledge_path = previous;
+  report.knowledge_path = knowledge_path("test");
   report.agent_dir = agent_dir;
   report.out_dir = out;
   report.candidates = v["candidates"].as<int>();

@@ -9,10 +9,11 @@ Writes, into RUN_DIR (a `trd run` folder, or a `trd train` folder):
 Needs matplotlib (Debian: python3-matplotlib); exits 3 without it, 2 when the
 folder holds no train.csv.
 
-python3 -m trd.plot --wait-for-eval RUN_DIR draws the learning curve at once
-and the comparison once its stdin closes: `trd run` starts it when training
-ends and closes its stdin when eval.csv is written, so the interpreter's start
-and the first picture overlap the report.
+python3 -m trd.plot --follow RUN_DIR loads matplotlib at once, draws the
+learning curve when a line arrives on its stdin and the comparison when its
+stdin closes: `trd run` starts it when training starts, writes the line when
+train.csv is complete and closes its stdin when eval.csv is written, so the
+interpreter's start overlaps training and the first picture the report.
 """
 
 import csv
@@ -26,7 +27,7 @@ COMPARISON_SIZE = (12, 6.4)       # 1200 x 640
 CEILING = "window_ceiling"
 METRICS = ("precision", "recall", "hr", "map", "mrr", "ndcg")
 EXIT_BAD_INPUT, EXIT_NO_MATPLOTLIB = 2, 3
-WAIT_FLAG = "--wait-for-eval"
+FOLLOW_FLAG = "--follow"
 
 
 def _read_csv(path):
@@ -145,24 +146,35 @@ def _wait_for_stdin_to_close():
 
 
 def main(argv):
-    wait = argv[:1] == [WAIT_FLAG]
-    if wait:
+    follow = argv[:1] == [FOLLOW_FLAG]
+    if follow:
         argv = argv[1:]
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv and argv[0] in ("-h", "--help") else EXIT_BAD_INPUT
     run_dir = argv[0]
-    if not os.path.isfile(os.path.join(_agent_dir(run_dir), "train.csv")):
+
+    def has_train_csv():
+        if os.path.isfile(os.path.join(_agent_dir(run_dir), "train.csv")):
+            return True
         print("trd.plot: error: %s: no train.csv (not a trd run or train folder)" % run_dir,
               file=sys.stderr)
+        return False
+
+    if not follow and not has_train_csv():
         return EXIT_BAD_INPUT
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot  # noqa: F401  (most of the start's time)
     except ImportError:
         print("trd.plot: matplotlib is not importable (Debian: python3-matplotlib)", file=sys.stderr)
         return EXIT_NO_MATPLOTLIB
+    if follow and (not sys.stdin.readline() or not has_train_csv()):
+        return EXIT_BAD_INPUT  # trd run ended before training did, or train.csv is gone
     try:
-        for path in plot_run(run_dir, _wait_for_stdin_to_close if wait else None):
+        for path in plot_run(run_dir, _wait_for_stdin_to_close if follow else None):
             print(path)
     except (KeyError, ValueError, StopIteration, IndexError) as error:
         print("trd.plot: error: %s: malformed run files (%s)" % (run_dir, error), file=sys.stderr)

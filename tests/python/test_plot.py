@@ -1,6 +1,6 @@
 """python3 -m trd.plot RUN_DIR on a small `trd run` folder: both PNGs are
-written, decode, and have the sizes trd.plot promises; with --wait-for-eval
-the comparison waits for stdin to close; a folder without train.csv is exit 2
+written, decode, and have the sizes trd.plot promises; with --follow the
+learning curve waits for a line on stdin and the comparison for stdin to close; a folder without train.csv is exit 2
 and writes nothing. `trd run` itself draws them.
 """
 
@@ -52,16 +52,21 @@ def main():
             assert pixels.std() > 0.01, f"{name} is blank"
         assert not any(n.endswith(".partial.png") for n in os.listdir(run_dir))
 
-        # --wait-for-eval, as trd run drives it: the learning curve at once,
-        # the comparison only after stdin closes (eval.csv is written then).
+        # --follow, as trd run drives it: nothing before a line on stdin
+        # (training ended), then the learning curve, and the comparison only
+        # after stdin closes (eval.csv is written then).
         for name in EXPECTED:
             os.remove(os.path.join(run_dir, name))
         eval_csv = os.path.join(run_dir, "eval.csv")
         os.rename(eval_csv, eval_csv + ".later")
-        plot = subprocess.Popen([sys.executable, "-m", "trd.plot", "--wait-for-eval", run_dir],
+        plot = subprocess.Popen([sys.executable, "-m", "trd.plot", "--follow", run_dir],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         curve = os.path.join(run_dir, "learning_curve.png")
+        time.sleep(3)
+        assert not os.path.exists(curve) and plot.poll() is None, plot.poll()
+        plot.stdin.write("\n")
+        plot.stdin.flush()
         deadline = time.monotonic() + 120
         while not os.path.exists(curve) and plot.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
