@@ -6,7 +6,9 @@ teacher). Issue 13 compares against a build of commit 3b291ed:
   git worktree add /tmp/base 3b291ed && cmake -S /tmp/base -B /tmp/base/build \
       -DBUILD_TESTING=OFF && cmake --build /tmp/base/build -j2 --target trd
   bench/compare_trd_run.py --baseline /tmp/base/build/apps/trd [--baseline OTHER/trd]
-      [--trd build/apps/trd]
+      [--trd build/apps/trd] [--also "--patience 3"]
+
+--also times this build a second time with those flags added (repeatable).
 """
 
 import argparse
@@ -19,10 +21,10 @@ import tempfile
 import time
 
 
-def timed_run(binary, u_data, out):
+def timed_run(binary, flags, u_data, out):
     start = time.monotonic()
     proc = subprocess.run([binary, "run", "--dataset", "ml-100k", "--input", u_data,
-                           "--out", out, "--json"], capture_output=True, text=True)
+                           "--out", out, "--json", *flags], capture_output=True, text=True)
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit(f"{binary} run failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -38,27 +40,31 @@ def main():
     parser.add_argument("--trd", default="build/apps/trd")
     parser.add_argument("--input", default="../shared/datasets/ml-100k/u.data")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--also", action="append", default=[],
+                        help="flags of another run of this build, as one string")
     args = parser.parse_args()
     if not os.path.isfile(args.input):
         sys.exit(f"{args.input}: ML-100K u.data not found (--input)")
-    builds = {f"baseline {i + 1}": binary for i, binary in enumerate(args.baseline)}
-    builds["this build"] = args.trd
+    builds = {f"baseline {i + 1}": (binary, []) for i, binary in enumerate(args.baseline)}
+    builds["this build"] = (args.trd, [])
+    for flags in args.also:
+        builds[f"this build {flags}"] = (args.trd, flags.split())
     results = {name: [] for name in builds}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.repeat):
-            for name, binary in builds.items():
-                out = os.path.join(tmp, f"{name.replace(' ', '_')}-{run}")
-                results[name].append(timed_run(binary, args.input, out))
+            for number, (name, (binary, flags)) in enumerate(builds.items()):
+                out = os.path.join(tmp, f"build{number}-{run}")
+                results[name].append(timed_run(binary, flags, args.input, out))
                 print(f"  run {run + 1} {name}: {results[name][-1][0]:.1f} s", flush=True)
     medians = {}
     for name, runs in results.items():
         medians[name] = statistics.median(r[0] for r in runs)
-        print(f"{name} ({builds[name]}): median {medians[name]:.1f} s of "
+        print(f"{name} ({builds[name][0]}): median {medians[name]:.1f} s of "
               f"{', '.join(f'{r[0]:.1f}' for r in runs)}; test NDCG@5 student {runs[0][1]:.4f}, "
               f"teacher {runs[0][2]:.4f}")
-    for name in builds:
-        if name != "this build":
-            print(f"speed-up over {name}: {medians[name] / medians['this build']:.2f}x")
+    for baseline in (name for name in builds if name.startswith("baseline")):
+        for name in (name for name in builds if name.startswith("this build")):
+            print(f"{name} against {baseline}: {medians[baseline] / medians[name]:.2f}x")
 
 
 if __name__ == "__main__":
