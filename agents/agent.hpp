@@ -5,6 +5,7 @@
 // implementing it; examples/linear_agent.cpp is a worked one.
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -67,6 +68,11 @@ class Agent {
     (void)group;
     return false;
   }
+  /// A copy of the agent as it is now that acts greedily, scores slots and
+  /// saves as this agent would, and keeps no tie to it: train_agent() judges
+  /// an epoch on it on another thread while the next epoch trains. Null (the
+  /// default) when the agent has none; its epochs are then judged in turn.
+  virtual std::unique_ptr<Agent> frozen_copy() const { return nullptr; }
   /// Every hyper-parameter, for the checkpoint sidecar and run logs.
   virtual nlohmann::json settings() const = 0;
   /// Writes the learned state to `path` (LibTorch's archive format).

@@ -31,6 +31,68 @@ int64_t slot_inputs(const Spaces& spaces, int64_t dim, const DqnSettings& settin
   return spaces.n_features + (settings.slot_embeddings ? 3 * dim : 0);
 }
 
+torch::Tensor masked_q_values(QNetworkImpl& network, const ObservationBatch& observations,
+                              int episode_length) {
+  const torch::NoGradGuard no_grad;
+  const ObservationTensors tensors = to_tensors(observations, episode_length);
+  return masked(network.forward(tensors), tensors.mask);
+}
+
+void greedy_actions(const torch::Tensor& q_values, int batch, std::vector<int32_t>& actions) {
+  const torch::Tensor best = q_values.argmax(1).to(torch::kInt32).contiguous();
+  actions.assign(best.data_ptr<int32_t>(), best.data_ptr<int32_t>() + batch);
+}
+
+std::vector<CheckpointDimension> dqn_dimensions(const Spaces& spaces, const DqnSettings& settings,
+                                                int64_t dim) {
+  std::vector<CheckpointDimension> dimensions = env_dimensions(spaces, dim);
+  dimensions.push_back({"hidden", settings.hidden});
+  dimensions.push_back({"slot features", spaces.n_features});
+  dimensions.push_back({"slot embeddings", settings.slot_embeddings ? 1 : 0});
+  dimensions.push_back({"state embeddings", settings.state_embeddings ? 1 : 0});
+  return dimensions;
+}
+
+void save_network(const std::string& path, const Spaces& spaces, const DqnSettings& settings,
+                  const QNetworkImpl& network) {
+  save_modules(path, "dqn", dqn_dimensions(spaces, settings, network.embedding_dim()),
+               {{"online", &network}});
+}
+
+// The greedy policy of a DqnAgent at one moment: what train_agent() judges
+// while the agent trains on.
+class FrozenDqn : public Agent {
+ public:
+  FrozenDqn(const Spaces& spaces, const DqnSettings& settings,
+            std::shared_ptr<QNetworkImpl> network)
+      : spaces_(spaces), settings_(settings), network_(std::move(network)) {}
+
+  std::string name() const override { return "dqn"; }
+  void act(const ObservationBatch& observations, bool /*explore*/,
+           std::vector<int32_t>& actions) override {
+    greedy_actions(masked_q_values(*network_, observations, spaces_.episode_length),
+                   observations.batch, actions);
+  }
+  bool score_slots(const ObservationBatch& observations, std::vector<float>& scores) override {
+    copy_values(masked_q_values(*network_, observations, spaces_.episode_length), scores);
+    return true;
+  }
+  void observe(const Transitions& /*transitions*/) override {}
+  std::vector<NamedValue> update() override { return {}; }
+  nlohmann::json settings() const override { return settings_; }
+  void save(const std::string& path) const override {
+    save_network(path, spaces_, settings_, *network_);
+  }
+  void load(const std::string& /*path*/) override {
+    throw std::logic_error("a frozen DQN copy cannot load a checkpoint");
+  }
+
+ private:
+  Spaces spaces_;
+  DqnSettings settings_;
+  std::shared_ptr<QNetworkImpl> network_;
+};
+
 }  // namespace
 
 torch::Tensor best_valid_slots(const torch::Tensor& next_online, const torch::Tensor& next_mask) {
@@ -47,12 +109,16 @@ torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& ter
 }
 
 QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
+    : QNetworkImpl(EmbeddingTables(data, settings.dim, settings.train_embeddings), spaces,
+                   settings) {}
+
+QNetworkImpl::QNetworkImpl(EmbeddingTables embeddings, const Spaces& spaces,
+                           const DqnSettings& settings)
     : pad_item_(spaces.pad_item),
       slot_embeddings_(settings.slot_embeddings),
       state_embeddings_(settings.state_embeddings),
       train_embeddings_(settings.train_embeddings) {
-  embeddings_ =
-      register_module("embeddings", EmbeddingTables(data, settings.dim, settings.train_embeddings));
+  embeddings_ = register_module("embeddings", std::move(embeddings));
   const int64_t dim = embeddings_->dim();
   if (slot_inputs(spaces, dim, settings) == 0) {
     throw InputError("dqn: the slots have no inputs (--features none needs --slot-embeddings)");
@@ -66,6 +132,17 @@ QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnS
                       .bias(false)));
   hidden_layer_ = register_module("hidden", torch::nn::Linear(settings.hidden, settings.hidden));
   output_layer_ = register_module("output", torch::nn::Linear(settings.hidden, 1));
+}
+
+std::shared_ptr<QNetworkImpl> QNetworkImpl::copy(const Spaces& spaces,
+                                                 const DqnSettings& settings) const {
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  const torch::Tensor generator_state = generator.get_state();
+  auto network =
+      std::make_shared<QNetworkImpl>(EmbeddingTables(embeddings_->copy()), spaces, settings);
+  generator.set_state(generator_state);  // the new layers' initial draws are overwritten
+  copy_parameters(*this, *network);
+  return network;
 }
 
 torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
@@ -182,15 +259,12 @@ double DqnAgent::epsilon() const {
 }
 
 torch::Tensor DqnAgent::q_values(const ObservationBatch& observations) {
-  const torch::NoGradGuard no_grad;
-  const ObservationTensors tensors = to_tensors(observations, spaces_.episode_length);
-  return masked(online_->forward(tensors), tensors.mask);
+  return masked_q_values(*online_, observations, spaces_.episode_length);
 }
 
 void DqnAgent::act(const ObservationBatch& observations, bool explore,
                    std::vector<int32_t>& actions) {
-  const torch::Tensor best = q_values(observations).argmax(1).to(torch::kInt32).contiguous();
-  actions.assign(best.data_ptr<int32_t>(), best.data_ptr<int32_t>() + observations.batch);
+  greedy_actions(q_values(observations), observations.batch, actions);
   if (!explore) return;
   const double threshold = epsilon();
   for (int row = 0; row < observations.batch; ++row) {
@@ -267,25 +341,14 @@ bool DqnAgent::join(ReplicaGroup& group) {
   return true;
 }
 
-nlohmann::json DqnAgent::settings() const { return settings_; }
-
-namespace {
-
-std::vector<CheckpointDimension> dqn_dimensions(const Spaces& spaces, const DqnSettings& settings,
-                                                int64_t dim) {
-  std::vector<CheckpointDimension> dimensions = env_dimensions(spaces, dim);
-  dimensions.push_back({"hidden", settings.hidden});
-  dimensions.push_back({"slot features", spaces.n_features});
-  dimensions.push_back({"slot embeddings", settings.slot_embeddings ? 1 : 0});
-  dimensions.push_back({"state embeddings", settings.state_embeddings ? 1 : 0});
-  return dimensions;
+std::unique_ptr<Agent> DqnAgent::frozen_copy() const {
+  return std::make_unique<FrozenDqn>(spaces_, settings_, online_->copy(spaces_, settings_));
 }
 
-}  // namespace
+nlohmann::json DqnAgent::settings() const { return settings_; }
 
 void DqnAgent::save(const std::string& path) const {
-  save_modules(path, name(), dqn_dimensions(spaces_, settings_, online_->embedding_dim()),
-               {{"online", online_.get()}});
+  save_network(path, spaces_, settings_, *online_);
 }
 
 void DqnAgent::load(const std::string& path) {

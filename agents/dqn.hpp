@@ -85,11 +85,17 @@ struct UpdateProfile {
 class QNetworkImpl : public torch::nn::Module {
  public:
   QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings);
+  /// The layers over `embeddings`, with freshly initialised weights.
+  QNetworkImpl(EmbeddingTables embeddings, const Spaces& spaces, const DqnSettings& settings);
   torch::Tensor forward(const ObservationTensors& observations);
   /// Q(s, slot) at one slot per observation (`slots`: [B, 1] int64): [B].
   /// The same value forward() gives there, at 1/n of its cost.
   torch::Tensor forward_at(const ObservationTensors& observations, const torch::Tensor& slots);
   int64_t embedding_dim() const { return embeddings_->dim(); }
+  /// A network of its own holding copies of this one's current parameters
+  /// (built with `spaces` and `settings`, the ones this one was built with).
+  /// The torch generator is left as it was.
+  std::shared_ptr<QNetworkImpl> copy(const Spaces& spaces, const DqnSettings& settings) const;
   /// The matrix products of one forward over `batch` observations of
   /// `n_actions` slots and, with `backward`, of its backward pass too.
   std::vector<MatmulShape> products(int64_t batch, int64_t n_actions, bool backward) const;
@@ -122,6 +128,7 @@ class DqnAgent : public Agent {
   void observe(const Transitions& transitions) override;
   std::vector<NamedValue> update() override;
   bool join(ReplicaGroup& group) override;
+  std::unique_ptr<Agent> frozen_copy() const override;
   nlohmann::json settings() const override;
   void save(const std::string& path) const override;
   void load(const std::string& path) override;

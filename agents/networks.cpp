@@ -98,21 +98,40 @@ torch::Tensor masked(const torch::Tensor& values, const torch::Tensor& mask) {
 }
 
 EmbeddingTablesImpl::EmbeddingTablesImpl(const EnvData& data, int dim, bool trainable) {
-  const torch::NoGradGuard no_grad;
+  // In sequence, not as two constructor arguments: without teacher
+  // embeddings both draw from the generator, users first.
   const torch::Tensor user_weight =
       embedding_rows(data.user_embeddings, data.n_users, dim, /*pad_row=*/false);
   const torch::Tensor item_weight =
       embedding_rows(data.item_embeddings, data.n_items, dim, /*pad_row=*/true);
+  register_tables(user_weight, item_weight, trainable);
+}
+
+EmbeddingTablesImpl::EmbeddingTablesImpl(const torch::Tensor& user_weight,
+                                         const torch::Tensor& item_weight, bool trainable) {
+  register_tables(user_weight, item_weight, trainable);
+}
+
+void EmbeddingTablesImpl::register_tables(const torch::Tensor& user_weight,
+                                          const torch::Tensor& item_weight, bool trainable) {
+  const torch::NoGradGuard no_grad;
   users_ = register_module(
       "users",
-      torch::nn::Embedding(
-          torch::nn::EmbeddingOptions(data.n_users, user_weight.size(1))._weight(user_weight)));
-  items_ = register_module("items", torch::nn::Embedding(torch::nn::EmbeddingOptions(
-                                                             data.n_items + 1, item_weight.size(1))
-                                                             .padding_idx(data.n_items)
-                                                             ._weight(item_weight)));
+      torch::nn::Embedding(torch::nn::EmbeddingOptions(user_weight.size(0), user_weight.size(1))
+                               ._weight(user_weight)));
+  items_ = register_module(
+      "items",
+      torch::nn::Embedding(torch::nn::EmbeddingOptions(item_weight.size(0), item_weight.size(1))
+                               .padding_idx(item_weight.size(0) - 1)
+                               ._weight(item_weight)));
   users_->weight.set_requires_grad(trainable);
   items_->weight.set_requires_grad(trainable);
+}
+
+std::shared_ptr<EmbeddingTablesImpl> EmbeddingTablesImpl::copy() const {
+  const torch::NoGradGuard no_grad;
+  return std::make_shared<EmbeddingTablesImpl>(users_->weight.clone(), items_->weight.clone(),
+                                               users_->weight.requires_grad());
 }
 
 torch::Tensor EmbeddingTablesImpl::history_mean(const torch::Tensor& history, int32_t pad_item) {

@@ -67,6 +67,12 @@ class EmbeddingTablesImpl : public torch::nn::Module {
   /// Rows start from `data`'s teacher embeddings when it has them, else from
   /// seeded N(0, 0.1^2) draws of width `dim`; `trainable` false freezes them.
   EmbeddingTablesImpl(const EnvData& data, int dim, bool trainable);
+  /// Tables holding `user_weight` [n_users, d] and `item_weight`
+  /// [n_items + 1, d], whose last row is the pad item's.
+  EmbeddingTablesImpl(const torch::Tensor& user_weight, const torch::Tensor& item_weight,
+                      bool trainable);
+  /// Tables of their own holding copies of these tables' current rows.
+  std::shared_ptr<EmbeddingTablesImpl> copy() const;
 
   torch::Tensor users(const torch::Tensor& ids) { return users_->forward(ids); }
   torch::Tensor items(const torch::Tensor& ids) { return items_->forward(ids); }
@@ -75,6 +81,9 @@ class EmbeddingTablesImpl : public torch::nn::Module {
   int64_t dim() const { return users_->weight.size(1); }
 
  private:
+  void register_tables(const torch::Tensor& user_weight, const torch::Tensor& item_weight,
+                       bool trainable);
+
   torch::nn::Embedding users_{nullptr}, items_{nullptr};
 };
 TORCH_MODULE(EmbeddingTables);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <future>
+#include <optional>
 
 #include "agents/replica_group.hpp"
 #include "data/error.hpp"
@@ -21,6 +23,17 @@ double named(const std::vector<NamedValue>& values, const std::string& name, dou
   }
   return fallback;
 }
+
+// An epoch's record while its valid lists are judged, from `frozen` (a copy
+// of the agent at the epoch's end) or, without one, from the agent itself.
+struct JudgedEpoch {
+  EpochRecord record;  // without its valid figures yet
+  std::unique_ptr<Agent> frozen;
+  std::future<Evaluation> evaluation;  // declared after `frozen`: ends before it
+  bool done() const {
+    return evaluation.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
+};
 
 }  // namespace
 
@@ -99,14 +112,47 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
 
   TrainResult result;
   const JudgedSplit* valid = nullptr;
+  // Judging an epoch takes a tenth of it: where the agent has a frozen copy,
+  // the copy is judged on another thread while the next epoch trains. The
+  // records, the saved states and the stopping point stay those of judging
+  // each epoch in turn.
+  std::optional<JudgedEpoch> judging;
+  // Records a judged epoch; true when patience stops training there.
+  auto conclude = [&](JudgedEpoch& epoch) {
+    EpochRecord& record = epoch.record;
+    const Evaluation evaluation = epoch.evaluation.get();
+    record.valid_ndcg = evaluation.value(Metric::kNdcg, settings.selection_k);
+    record.valid_precision1 = evaluation.value(Metric::kPrecision, 1);
+    record.best = result.best_epoch == 0 || record.valid_ndcg > result.best_valid_ndcg;
+    if (record.best) {
+      result.best_epoch = record.epoch;
+      result.best_valid_ndcg = record.valid_ndcg;
+      if (!best_checkpoint.empty()) (epoch.frozen ? *epoch.frozen : agent).save(best_checkpoint);
+    }
+    record.seconds = seconds_since(start);
+    result.epochs.push_back(record);
+    if (on_epoch) on_epoch(record);
+    // Every rank judges the same weights on the same lists, so all stop together.
+    result.stopped_early = settings.patience > 0 && record.epoch < settings.epochs &&
+                           record.epoch - result.best_epoch >= settings.patience;
+    return result.stopped_early;
+  };
+  // Concludes the epoch being judged if its judging is done (or `wait`).
+  auto conclude_judged = [&](bool wait) {
+    if (!judging || !(wait || judging->done())) return false;
+    const bool stop = conclude(*judging);
+    judging.reset();
+    return stop;
+  };
   ObservationBatch before;
   std::vector<int32_t> actions;
   std::vector<double> returns(settings.batch_users, 0.0);
   env.reset(rank_seed(settings.seed, rank));
-  for (int epoch = 1; epoch <= settings.epochs; ++epoch) {
+  for (int epoch = 1; epoch <= settings.epochs && !result.stopped_early; ++epoch) {
     double return_sum = 0, loss_sum = 0, exploration = 0;
     int64_t episodes = 0, losses = 0;
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      if (conclude_judged(/*wait=*/false)) break;
       before = env.observations();
       agent.act(before, /*explore=*/true, actions);
       const StepBatch& step = env.step(actions.data());
@@ -137,14 +183,13 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                     static_cast<double>(settings.epochs * steps_per_epoch));
       }
     }
+    conclude_judged(/*wait=*/true);
+    if (result.stopped_early) break;
     if (valid == nullptr) {
       valid = &fetch_valid();
       result.teacher_valid_ndcg =
           judge(valid->data->lists, *valid, ks).value(Metric::kNdcg, settings.selection_k);
     }
-    const Evaluation evaluation =
-        judge(refine_lists(agent, *valid->data, env_settings, settings.eval_feedback, 256).items,
-              *valid, ks);
     if (settings.replicas != nullptr) {
       const std::vector<double> sums = settings.replicas->sum(
           {return_sum, static_cast<double>(episodes), loss_sum, static_cast<double>(losses)});
@@ -153,29 +198,24 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
       loss_sum = sums[2];
       losses = static_cast<int64_t>(sums[3]);
     }
-    EpochRecord record;
-    record.epoch = epoch;
-    record.mean_return = episodes > 0 ? return_sum / static_cast<double>(episodes) : 0.0;
-    record.loss = losses > 0 ? loss_sum / static_cast<double>(losses) : 0.0;
-    record.exploration = exploration;
-    record.valid_ndcg = evaluation.value(Metric::kNdcg, settings.selection_k);
-    record.valid_precision1 = evaluation.value(Metric::kPrecision, 1);
-    record.best = result.best_epoch == 0 || record.valid_ndcg > result.best_valid_ndcg;
-    if (record.best) {
-      result.best_epoch = epoch;
-      result.best_valid_ndcg = record.valid_ndcg;
-      if (!best_checkpoint.empty()) agent.save(best_checkpoint);
-    }
-    record.seconds = seconds_since(start);
-    result.epochs.push_back(record);
-    if (on_epoch) on_epoch(record);
-    // Every rank judges the same weights on the same lists, so all stop together.
-    if (settings.patience > 0 && epoch < settings.epochs &&
-        epoch - result.best_epoch >= settings.patience) {
-      result.stopped_early = true;
-      break;
-    }
+    JudgedEpoch& judged = judging.emplace();
+    judged.record.epoch = epoch;
+    judged.record.mean_return = episodes > 0 ? return_sum / static_cast<double>(episodes) : 0.0;
+    judged.record.loss = losses > 0 ? loss_sum / static_cast<double>(losses) : 0.0;
+    judged.record.exploration = exploration;
+    // A rank of a group stays in step with the others: it judges in turn.
+    if (settings.replicas == nullptr) judged.frozen = agent.frozen_copy();
+    Agent& judged_agent = judged.frozen ? *judged.frozen : agent;
+    auto judge_lists = [&judged_agent, valid, &env_settings, &settings, &ks] {
+      return judge(
+          refine_lists(judged_agent, *valid->data, env_settings, settings.eval_feedback, 256).items,
+          *valid, ks);
+    };
+    judged.evaluation =
+        std::async(judged.frozen ? std::launch::async : std::launch::deferred, judge_lists);
+    if (!judged.frozen) conclude_judged(/*wait=*/true);
   }
+  conclude_judged(/*wait=*/true);
   if (!best_checkpoint.empty()) agent.load(best_checkpoint);
   return result;
 }

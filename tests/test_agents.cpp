@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
@@ -545,19 +546,19 @@ TEST_CASE("a valid split fetched when needed is fetched once, after the first ep
   } agent;
   const JudgedSplit split = env.split();
   int fetches = 0, steps_before_fetch = -1;
-  const TrainResult fetched = train_agent(
-      agent, env.data, env.settings,
-      [&]() -> const JudgedSplit& {
-        ++fetches;
-        steps_before_fetch = agent.exploring_steps;
-        return split;
-      },
-      toy_training(3), "", {});
+  const TrainResult fetched = train_agent(agent, env.data, env.settings,
+                                          [&]() -> const JudgedSplit& {
+                                            ++fetches;
+                                            steps_before_fetch = agent.exploring_steps;
+                                            return split;
+                                          },
+                                          toy_training(3), "", {});
   CHECK(fetches == 1);
   CHECK(steps_before_fetch > 0);
   CHECK(steps_before_fetch * 3 == agent.exploring_steps);  // one epoch's steps of three
   TeacherAgent eager;
-  const TrainResult given = train_agent(eager, env.data, env.settings, split, toy_training(3), "", {});
+  const TrainResult given =
+      train_agent(eager, env.data, env.settings, split, toy_training(3), "", {});
   CHECK(fetched.teacher_valid_ndcg == given.teacher_valid_ndcg);
   CHECK(fetched.teacher_valid_ndcg > 0);
   REQUIRE(fetched.epochs.size() == given.epochs.size());
@@ -596,6 +597,100 @@ TEST_CASE("patience stops training that many epochs after the last better valid 
   TrainSettings negative = toy_training(3);
   negative.patience = -1;
   CHECK_THROWS_AS(check_train_settings(negative), InputError);
+}
+
+TEST_CASE("a DQN's frozen copy scores and saves as the agent did when it was made",
+          "[agents][dqn][training]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  const ObservationBatch observations = first_observations(env);
+  DqnAgent agent(env.data, spaces, toy_dqn(4));
+  train_planted(agent, env, 1);
+  const std::unique_ptr<Agent> frozen = agent.frozen_copy();
+  REQUIRE(frozen != nullptr);
+  std::vector<float> agent_scores, frozen_scores;
+  agent.score_slots(observations, agent_scores);
+  REQUIRE(frozen->score_slots(observations, frozen_scores));
+  CHECK(frozen_scores == agent_scores);
+  std::vector<int32_t> agent_actions, frozen_actions;
+  agent.act(observations, /*explore=*/false, agent_actions);
+  frozen->act(observations, /*explore=*/false, frozen_actions);
+  CHECK(frozen_actions == agent_actions);
+  // More training moves the agent, not the copy.
+  train_planted(agent, env, 1);
+  std::vector<float> trained_scores, kept_scores;
+  agent.score_slots(observations, trained_scores);
+  frozen->score_slots(observations, kept_scores);
+  CHECK(trained_scores != agent_scores);
+  CHECK(kept_scores == frozen_scores);
+  const std::string checkpoint = temporary_path("frozen-copy");
+  frozen->save(checkpoint);
+  DqnAgent restored(env.data, spaces, toy_dqn(5));
+  restored.load(checkpoint);
+  std::filesystem::remove(checkpoint);
+  std::vector<float> restored_scores;
+  restored.score_slots(observations, restored_scores);
+  CHECK(restored_scores == frozen_scores);
+}
+
+// A DQN that offers no frozen copy, so train_agent() judges its epochs in turn.
+class JudgedInTurn : public Agent {
+ public:
+  explicit JudgedInTurn(DqnAgent& dqn) : dqn_(dqn) {}
+  std::string name() const override { return dqn_.name(); }
+  void act(const ObservationBatch& observations, bool explore,
+           std::vector<int32_t>& actions) override {
+    dqn_.act(observations, explore, actions);
+  }
+  bool score_slots(const ObservationBatch& observations, std::vector<float>& scores) override {
+    return dqn_.score_slots(observations, scores);
+  }
+  void observe(const Transitions& transitions) override { dqn_.observe(transitions); }
+  std::vector<NamedValue> update() override { return dqn_.update(); }
+  nlohmann::json settings() const override { return dqn_.settings(); }
+  void save(const std::string& path) const override { dqn_.save(path); }
+  void load(const std::string& path) override { dqn_.load(path); }
+
+ private:
+  DqnAgent& dqn_;
+};
+
+TEST_CASE("epochs judged on frozen copies while training goes on are the epochs judged in turn",
+          "[agents][training]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  for (const int patience : {0, 1}) {
+    CAPTURE(patience);
+    TrainSettings settings = toy_training(6);
+    settings.patience = patience;
+    auto train = [&](DqnAgent& dqn, Agent& trained, const std::string& name) {
+      const std::string checkpoint = temporary_path(name);
+      const TrainResult result =
+          train_agent(trained, env.data, env.settings, env.split(), settings, checkpoint, {});
+      std::filesystem::remove(checkpoint);
+      return std::make_pair(result, dqn.q_values(first_observations(env)));
+    };
+    DqnAgent overlapped(env.data, spaces, toy_dqn(3));
+    DqnAgent in_turn(env.data, spaces, toy_dqn(3));
+    JudgedInTurn judged_in_turn(in_turn);
+    const auto [result, q] = train(overlapped, overlapped, "overlapped");
+    const auto [expected, expected_q] = train(in_turn, judged_in_turn, "in-turn");
+    CHECK(result.best_epoch == expected.best_epoch);
+    CHECK(result.stopped_early == expected.stopped_early);
+    REQUIRE(result.epochs.size() == expected.epochs.size());
+    for (std::size_t e = 0; e < expected.epochs.size(); ++e) {
+      CHECK(result.epochs[e].mean_return == expected.epochs[e].mean_return);
+      CHECK(result.epochs[e].loss == expected.epochs[e].loss);
+      CHECK(result.epochs[e].valid_ndcg == expected.epochs[e].valid_ndcg);
+      CHECK(result.epochs[e].valid_precision1 == expected.epochs[e].valid_precision1);
+      CHECK(result.epochs[e].best == expected.epochs[e].best);
+    }
+    // Both ended on their best epoch's state, the copy's saved one for the first.
+    CHECK(torch::equal(q, expected_q));
+    if (patience == 1) CHECK(expected.stopped_early);
+  }
 }
 
 TEST_CASE("training without any rewarded item is bad input", "[agents][training]") {
