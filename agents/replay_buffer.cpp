@@ -1,5 +1,6 @@
 #include "agents/replay_buffer.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -8,6 +9,10 @@
 
 namespace trd {
 namespace {
+
+// The storage grows with the transitions it holds: an agent built only to
+// be judged, or a short run, never touches the rest of its capacity.
+constexpr int64_t kFirstStoredRows = 1024;
 
 void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces, StateSlots state_slots) {
   sample.observations.resize(rows, spaces.history_length,
@@ -20,6 +25,14 @@ void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces, StateSl
   sample.terminated.assign(rows, 0);
 }
 
+void grow_sample(ReplaySample& sample, int rows, int32_t pad_item) {
+  sample.observations.grow(rows, pad_item);
+  sample.next_observations.grow(rows, pad_item);
+  sample.actions.resize(rows, 0);
+  sample.rewards.resize(rows, 0.0f);
+  sample.terminated.resize(rows, 0);
+}
+
 }  // namespace
 
 ReplayBuffer::ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed,
@@ -28,7 +41,7 @@ ReplayBuffer::ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed
   if (capacity < 1 || capacity > (int64_t{1} << 30)) {
     throw InputError("replay capacity must be in [1, 2^30], got " + std::to_string(capacity));
   }
-  resize_sample(storage_, static_cast<int>(capacity), spaces_, state_slots_);
+  resize_sample(storage_, 0, spaces_, state_slots_);
 }
 
 void ReplayBuffer::add(const Transitions& transitions) {
@@ -40,6 +53,11 @@ void ReplayBuffer::add(const Transitions& transitions) {
     const ObservationBatch& after =
         ended ? *transitions.final_observations : *transitions.next_observations;
     const int slot = static_cast<int>(next_);
+    if (slot == storage_.observations.batch) {
+      grow_sample(storage_,
+                  static_cast<int>(std::min(capacity_, std::max(2 * next_, kFirstStoredRows))),
+                  spaces_.pad_item);
+    }
     if (state_slots_ == StateSlots::kActed) {
       storage_.observations.copy_slot(before, row, transitions.actions[row], slot);
     } else {

@@ -34,7 +34,8 @@ struct ReplaySample {
 class ReplayBuffer {
  public:
   /// Holds at most `capacity` transitions of env shape `spaces`; the oldest
-  /// are overwritten first. Sampling draws from `seed`'s stream.
+  /// are overwritten first, and memory grows with what it holds. Sampling
+  /// draws from `seed`'s stream.
   ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed,
                StateSlots state_slots = StateSlots::kAll);
 

@@ -137,19 +137,34 @@ Eigen::Map<const Eigen::RowVectorXf> FeatureView::item(int32_t item) const {
 
 void ObservationBatch::resize(int rows, int history_size, int actions, int32_t pad_item,
                               int features_per_slot) {
-  batch = rows;
+  batch = 0;
   history_length = history_size;
   n_actions = actions;
   n_features = features_per_slot;
-  user.assign(rows, 0);
-  t.assign(rows, 1);
-  history.assign(static_cast<std::size_t>(rows) * history_length, pad_item);
-  window.assign(static_cast<std::size_t>(rows) * actions, pad_item);
-  mask.assign(static_cast<std::size_t>(rows) * actions, 0);
-  teacher_score.assign(static_cast<std::size_t>(rows) * actions, 0.0f);
-  teacher_rank.assign(static_cast<std::size_t>(rows) * actions, -1);
-  features.assign(static_cast<std::size_t>(rows) * actions * features_per_slot, 0.0f);
-  active.assign(rows, 0);
+  user.clear();
+  t.clear();
+  history.clear();
+  window.clear();
+  mask.clear();
+  teacher_score.clear();
+  teacher_rank.clear();
+  features.clear();
+  active.clear();
+  grow(rows, pad_item);
+}
+
+void ObservationBatch::grow(int rows, int32_t pad_item) {
+  batch = rows;
+  const auto slots = static_cast<std::size_t>(rows) * n_actions;
+  user.resize(rows, 0);
+  t.resize(rows, 1);
+  history.resize(static_cast<std::size_t>(rows) * history_length, pad_item);
+  window.resize(slots, pad_item);
+  mask.resize(slots, 0);
+  teacher_score.resize(slots, 0.0f);
+  teacher_rank.resize(slots, -1);
+  features.resize(slots * n_features, 0.0f);
+  active.resize(rows, 0);
 }
 
 Observation ObservationBatch::row(int r) const {

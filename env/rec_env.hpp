@@ -169,6 +169,9 @@ struct ObservationBatch {
 
   /// B rows with every history entry and window slot empty (pad_item).
   void resize(int batch, int history_length, int n_actions, int32_t pad_item, int n_features);
+  /// Grows to `rows` rows (>= batch) of the same shape, keeping the rows it
+  /// has; the new ones are empty as resize() leaves them.
+  void grow(int rows, int32_t pad_item);
   /// Row `row` as a single Observation (a copy, for tests and RecEnv).
   Observation row(int row) const;
   /// Copies row `from` of `source` into row `to`.

@@ -164,6 +164,38 @@ TEST_CASE("the replay buffer keeps the newest transitions and the final observat
   CHECK(replay.size() == 6);
 }
 
+TEST_CASE("a replay grows as it fills and keeps every transition it held", "[agents][replay]") {
+  const PlantedEnv env = planted_env(8);
+  VecSettings vec;
+  vec.batch = 4;
+  VecRecEnv vec_env(env.data, env.settings, vec);
+  const Spaces spaces = vec_env.spaces();
+  // Past its first storage (1,024 rows), past a doubling and round again.
+  ReplayBuffer replay(spaces, /*capacity=*/2500, /*seed=*/7, StateSlots::kActed);
+  std::vector<int32_t> actions(4);
+  ObservationBatch before = vec_env.reset(2);
+  for (int step = 0; step < 750; ++step) {
+    for (int row = 0; row < 4; ++row) actions[row] = (step + row) % spaces.n_actions;
+    const StepBatch& result = vec_env.step(actions.data());
+    replay.add(
+        {&before, actions.data(), &result, &vec_env.observations(), &vec_env.final_observations()});
+    before = vec_env.observations();
+  }
+  CHECK(replay.size() == 2500);
+  ReplaySample sample;
+  replay.sample(4096, sample);
+  for (int i = 0; i < 4096; ++i) {
+    CAPTURE(i);
+    // An empty row (lost in a move) is inactive, at user 0, with no valid slot.
+    REQUIRE(sample.observations.active[i] == 1);
+    REQUIRE(sample.observations.mask[i] == 1);
+    CHECK(sample.next_observations.user[i] == sample.observations.user[i]);
+    CHECK(sample.rewards[i] == (sample.actions[i] == kPlantedSlot ? 1.0f : 0.0f));
+    CHECK(sample.observations.window[i] ==
+          env.data.lists(sample.observations.user[i], sample.actions[i]));
+  }
+}
+
 TEST_CASE("a replay of acted slots keeps each state's acted slot and the whole next state",
           "[agents][replay]") {
   const PlantedEnv env = planted_env(8);
