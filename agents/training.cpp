@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <future>
-#include <optional>
 
 #include "agents/replica_group.hpp"
 #include "data/error.hpp"
@@ -24,12 +24,13 @@ double named(const std::vector<NamedValue>& values, const std::string& name, dou
   return fallback;
 }
 
-// An epoch's record while its valid lists are judged, from `frozen` (a copy
-// of the agent at the epoch's end) or, without one, from the agent itself.
+// An epoch's record while its valid lists are judged (or wait to be: the
+// split may still be in the making), from `frozen` (a copy of the agent at
+// the epoch's end) or, without one, from the agent itself.
 struct JudgedEpoch {
   EpochRecord record;  // without its valid figures yet
   std::unique_ptr<Agent> frozen;
-  std::future<Evaluation> evaluation;  // declared after `frozen`: ends before it
+  std::future<Evaluation> evaluation;  // none yet while waiting; ends before `frozen`
   bool done() const {
     return evaluation.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   }
@@ -74,14 +75,14 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
                         const std::function<void(double done)>& on_progress) {
-  return train_agent(
-      agent, train, env_settings, [&]() -> const JudgedSplit& { return valid; }, settings,
-      best_checkpoint, on_epoch, on_progress);
+  const ValidSource ready_now{[] { return true; }, [&]() -> const JudgedSplit& { return valid; }};
+  return train_agent(agent, train, env_settings, ready_now, settings, best_checkpoint, on_epoch,
+                     on_progress);
 }
 
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
-                        const std::function<const JudgedSplit&()>& fetch_valid,
-                        const TrainSettings& settings, const std::string& best_checkpoint,
+                        const ValidSource& valid_source, const TrainSettings& settings,
+                        const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
                         const std::function<void(double done)>& on_progress) {
   check_train_settings(settings);
@@ -112,11 +113,13 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
 
   TrainResult result;
   const JudgedSplit* valid = nullptr;
-  // Judging an epoch takes a tenth of it: where the agent has a frozen copy,
-  // the copy is judged on another thread while the next epoch trains. The
-  // records, the saved states and the stopping point stay those of judging
-  // each epoch in turn.
-  std::optional<JudgedEpoch> judging;
+  // Judging an epoch takes a tenth of it: where the agent has a frozen copy
+  // (and the best state is saved, so that the agent ends on it), the copy is
+  // judged on another thread while training goes on, and copies wait there
+  // for a valid split still in the making. Epochs are concluded in order, so
+  // the records, the saved states and the stopping point stay those of
+  // judging each epoch in turn.
+  std::deque<JudgedEpoch> judging;
   // Records a judged epoch; true when patience stops training there.
   auto conclude = [&](JudgedEpoch& epoch) {
     EpochRecord& record = epoch.record;
@@ -137,12 +140,41 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                            record.epoch - result.best_epoch >= settings.patience;
     return result.stopped_early;
   };
-  // Concludes the epoch being judged if its judging is done (or `wait`).
-  auto conclude_judged = [&](bool wait) {
-    if (!judging || !(wait || judging->done())) return false;
-    const bool stop = conclude(*judging);
-    judging.reset();
-    return stop;
+  // Starts judging `epoch`, on its frozen copy's own thread where it has one.
+  auto start_judging = [&](JudgedEpoch& epoch) {
+    if (valid == nullptr) {
+      valid = &valid_source.fetch();
+      result.teacher_valid_ndcg =
+          judge(valid->data->lists, *valid, ks).value(Metric::kNdcg, settings.selection_k);
+    }
+    Agent& judged_agent = epoch.frozen ? *epoch.frozen : agent;
+    auto judge_lists = [&judged_agent, valid, &env_settings, &settings, &ks] {
+      return judge(
+          refine_lists(judged_agent, *valid->data, env_settings, settings.eval_feedback, 256).items,
+          *valid, ks);
+    };
+    epoch.evaluation =
+        std::async(epoch.frozen ? std::launch::async : std::launch::deferred, judge_lists);
+  };
+  // Starts the waiting epochs once the valid split is ready (or `fetch` it
+  // now), then concludes, in order, the judged epochs that are done (or
+  // `wait` for every started one). True when patience stops training.
+  auto conclude_judged = [&](bool wait, bool fetch) {
+    for (JudgedEpoch& epoch : judging) {
+      if (epoch.evaluation.valid()) continue;
+      if (!fetch && valid == nullptr && !valid_source.ready()) break;
+      start_judging(epoch);
+    }
+    while (!judging.empty() && judging.front().evaluation.valid() &&
+           (wait || judging.front().done())) {
+      const bool stop = conclude(judging.front());
+      judging.pop_front();
+      if (stop) {
+        judging.clear();
+        return true;
+      }
+    }
+    return false;
   };
   ObservationBatch before;
   std::vector<int32_t> actions;
@@ -152,7 +184,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
     double return_sum = 0, loss_sum = 0, exploration = 0;
     int64_t episodes = 0, losses = 0;
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      if (conclude_judged(/*wait=*/false)) break;
+      if (conclude_judged(/*wait=*/false, /*fetch=*/false)) break;
       before = env.observations();
       agent.act(before, /*explore=*/true, actions);
       const StepBatch& step = env.step(actions.data());
@@ -183,13 +215,8 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                     static_cast<double>(settings.epochs * steps_per_epoch));
       }
     }
-    conclude_judged(/*wait=*/true);
+    conclude_judged(/*wait=*/true, /*fetch=*/false);
     if (result.stopped_early) break;
-    if (valid == nullptr) {
-      valid = &fetch_valid();
-      result.teacher_valid_ndcg =
-          judge(valid->data->lists, *valid, ks).value(Metric::kNdcg, settings.selection_k);
-    }
     if (settings.replicas != nullptr) {
       const std::vector<double> sums = settings.replicas->sum(
           {return_sum, static_cast<double>(episodes), loss_sum, static_cast<double>(losses)});
@@ -198,24 +225,18 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
       loss_sum = sums[2];
       losses = static_cast<int64_t>(sums[3]);
     }
-    JudgedEpoch& judged = judging.emplace();
+    JudgedEpoch& judged = judging.emplace_back();
     judged.record.epoch = epoch;
     judged.record.mean_return = episodes > 0 ? return_sum / static_cast<double>(episodes) : 0.0;
     judged.record.loss = losses > 0 ? loss_sum / static_cast<double>(losses) : 0.0;
     judged.record.exploration = exploration;
     // A rank of a group stays in step with the others: it judges in turn.
-    if (settings.replicas == nullptr) judged.frozen = agent.frozen_copy();
-    Agent& judged_agent = judged.frozen ? *judged.frozen : agent;
-    auto judge_lists = [&judged_agent, valid, &env_settings, &settings, &ks] {
-      return judge(
-          refine_lists(judged_agent, *valid->data, env_settings, settings.eval_feedback, 256).items,
-          *valid, ks);
-    };
-    judged.evaluation =
-        std::async(judged.frozen ? std::launch::async : std::launch::deferred, judge_lists);
-    if (!judged.frozen) conclude_judged(/*wait=*/true);
+    if (settings.replicas == nullptr && !best_checkpoint.empty()) {
+      judged.frozen = agent.frozen_copy();
+    }
+    conclude_judged(/*wait=*/judged.frozen == nullptr, /*fetch=*/judged.frozen == nullptr);
   }
-  conclude_judged(/*wait=*/true);
+  conclude_judged(/*wait=*/true, /*fetch=*/true);
   if (!best_checkpoint.empty()) agent.load(best_checkpoint);
   return result;
 }

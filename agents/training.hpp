@@ -59,7 +59,7 @@ struct EpochRecord {
 
 struct TrainResult {
   std::vector<EpochRecord> epochs;
-  int best_epoch = 0;  ///< 1-based; 0 when no epoch ran
+  int best_epoch = 0;          ///< 1-based; 0 when no epoch ran
   bool stopped_early = false;  ///< patience ended it before settings.epochs
   double best_valid_ndcg = 0;
   double teacher_valid_ndcg = 0;  ///< the teacher's lists on the same split and cutoff
@@ -74,20 +74,30 @@ void check_train_settings(const TrainSettings& settings);
 /// settings.patience stops it), judging the greedy agent on `valid` after
 /// each; the best epoch's state is saved to
 /// `best_checkpoint` and reloaded at the end (an empty path: nothing is saved
-/// and the agent keeps the last epoch's state, as on ranks other than 0). `on_epoch` sees every record;
-/// `on_progress`, when given, the share of all epochs' env steps done, after
-/// every step (for a progress line: it must be cheap).
+/// and the agent keeps the last epoch's state, as on ranks other than 0). `on_epoch` sees every
+/// record; `on_progress`, when given, the share of all epochs' env steps done, after every step
+/// (for a progress line: it must be cheap).
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
                         const JudgedSplit& valid, const TrainSettings& settings,
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
                         const std::function<void(double done)>& on_progress = {});
-/// The same, with the valid split fetched once, when the first epoch's
-/// steps are done: what it is read from may still be in the making while
-/// training starts (trd run fits the valid stage's teacher meanwhile).
+/// A valid split that may still be in the making while training starts
+/// (trd run fits the valid stage's teacher meanwhile).
+struct ValidSource {
+  /// True once fetch() would not wait; polled between env steps.
+  std::function<bool()> ready;
+  /// The split; called once, on the training thread.
+  std::function<const JudgedSplit&()> fetch;
+};
+
+/// The same, with the valid split fetched once, when the first epoch is to be
+/// judged: at the end of its steps, or, for an agent with a frozen copy
+/// (Agent::frozen_copy), as soon as it is ready while the next epoch trains
+/// (at the latest at that epoch's end). The records are the same either way.
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
-                        const std::function<const JudgedSplit&()>& fetch_valid,
-                        const TrainSettings& settings, const std::string& best_checkpoint,
+                        const ValidSource& valid_source, const TrainSettings& settings,
+                        const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
                         const std::function<void(double done)>& on_progress = {});
 

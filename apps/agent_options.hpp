@@ -59,18 +59,24 @@ TrainSettings train_settings(const po::variables_map& values);
 /// Checked (check_replica_settings) before anything is read.
 ReplicaSettings replica_settings(const po::variables_map& values);
 
+/// A knowledge file another process is still writing.
+struct KnowledgeInTheMaking {
+  std::function<bool()> done;  ///< true once it is written (wait() would not wait)
+  std::function<void()> wait;  ///< waits until it is written
+};
+
 /// Trains an agent (see `trd train --help`) into `out_dir`: agent.pt (the best
 /// epoch on valid), agent.json (its sidecar) and train.csv (one line per
 /// epoch). Returns the sidecar. With a group of `replicas.world_size` > 1
 /// the ranks train together and only rank 0 writes (the others return a
-/// summary of their share). `wait_for_valid_knowledge`, when given, is
-/// called before the valid knowledge is read, which is then put off until
-/// the first epoch's steps are done (it may still be being written); else
-/// it is read and checked before training starts.
+/// summary of their share). With `valid_knowledge_written` given, the
+/// valid knowledge is read only when the first epoch is to be judged (see
+/// train_agent), after its wait(); else it is read and checked before
+/// training starts.
 nlohmann::json train_into(const po::variables_map& values, const std::string& dataset_path,
                           const std::string& train_knowledge_path,
                           const std::string& valid_knowledge_path, const std::string& out_dir,
                           const ReplicaSettings& replicas = {},
-                          const std::function<void()>& wait_for_valid_knowledge = {});
+                          const KnowledgeInTheMaking& valid_knowledge_written = {});
 
 }  // namespace trd::cli

@@ -230,15 +230,26 @@ class BackgroundTeacher {
   BackgroundTeacher(const BackgroundTeacher&) = delete;
   BackgroundTeacher& operator=(const BackgroundTeacher&) = delete;
   ~BackgroundTeacher() {
-    if (child_ < 0) return;
+    if (child_ < 0 || exit_status_) return;
     ::kill(child_, SIGTERM);
     wait_for(child_);
   }
 
+  // True once it has exited (collect() then does not wait).
+  bool finished() {
+    if (child_ < 0 || exit_status_) return true;
+    int status = 0;
+    const pid_t exited = ::waitpid(child_, &status, WNOHANG);
+    if (exited == 0 || (exited < 0 && errno == EINTR)) return false;
+    exit_status_ = exited == child_ && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return true;
+  }
+
   // Waits for it, shows its output and throws when it failed.
   void collect() {
-    const int status = wait_for(child_);
+    const int status = exit_status_ ? *exit_status_ : wait_for(child_);
     child_ = -1;
+    exit_status_.reset();
     // Its progress and notes, then what it wrote, as when it ran in process.
     stderr_.replay(std::cerr);
     stdout_.replay(std::cout);
@@ -255,6 +266,7 @@ class BackgroundTeacher {
   std::string label_;
   ScratchFile stdout_, stderr_;
   pid_t child_ = -1;
+  std::optional<int> exit_status_;  // once finished() has seen it exit
 };
 
 // The run's pictures, by `python3 -m trd.plot --follow` (python/trd/plot.py),
@@ -379,10 +391,14 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
 
   const std::string agent_dir = out + "/agent";
   Pictures pictures(out);
-  train_into(v, dataset_path, knowledge_path("rl"), knowledge_path("valid"), agent_dir, {}, [&] {
-    valid_teacher.collect();
-    test_teacher.emplace(label("test"), teacher_args("test", "valid"));
-  });
+  const KnowledgeInTheMaking valid_knowledge{
+      [&] { return valid_teacher.finished(); },
+      [&] {
+        valid_teacher.collect();
+        test_teacher.emplace(label("test"), teacher_args("test", "valid"));
+      }};
+  train_into(v, dataset_path, knowledge_path("rl"), knowledge_path("valid"), agent_dir, {},
+             valid_knowledge);
   pictures.training_done();
   test_teacher.value().collect();
 

@@ -94,7 +94,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                           const std::string& train_knowledge_path,
                           const std::string& valid_knowledge_path, const std::string& out_dir,
                           const ReplicaSettings& replicas,
-                          const std::function<void()>& wait_for_valid_knowledge) {
+                          const KnowledgeInTheMaking& valid_knowledge_written) {
   check_replica_settings(replicas);
   const EnvSettings env = env_settings(v);
   const AgentConfig agent = agent_config(v);
@@ -118,11 +118,11 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   check_split_not_empty(dataset, dataset_path, kValid, "the best epoch is picked on it");
   std::optional<ProgressMeter> progress;  // from the first step on, so its estimate holds
   ValidStage valid(valid_knowledge_path, dataset, dataset_path, train_knowledge,
-                   train_knowledge_path, wait_for_valid_knowledge ? [&] {
+                   train_knowledge_path, valid_knowledge_written.wait ? [&] {
                      if (progress) progress->clear();
-                     wait_for_valid_knowledge();
+                     valid_knowledge_written.wait();
                    } : std::function<void()>());
-  if (!wait_for_valid_knowledge) valid.split();
+  if (!valid_knowledge_written.wait) valid.split();
   const EnvData train_data = make_env_data(dataset, train_knowledge, kRl);
 
   const ThreadScope scope(threads);
@@ -184,9 +184,11 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
       << ",valid_precision@1,seconds,best\n";
   progress.emplace("trd train");
   int epoch_running = 1;
+  const ValidSource valid_source{
+      [&] { return !valid_knowledge_written.done || valid_knowledge_written.done(); },
+      [&]() -> const JudgedSplit& { return valid.split(); }};
   const TrainResult result = train_agent(
-      *student, train_data, env, [&]() -> const JudgedSplit& { return valid.split(); }, training,
-      checkpoint,
+      *student, train_data, env, valid_source, training, checkpoint,
       [&](const EpochRecord& r) {
         log << r.epoch << "," << r.mean_return << "," << r.loss << "," << r.exploration << ","
             << r.valid_ndcg << "," << r.valid_precision1 << "," << r.seconds << "," << r.best

@@ -578,13 +578,14 @@ TEST_CASE("a valid split fetched when needed is fetched once, after the first ep
   } agent;
   const JudgedSplit split = env.split();
   int fetches = 0, steps_before_fetch = -1;
-  const TrainResult fetched = train_agent(agent, env.data, env.settings,
-                                          [&]() -> const JudgedSplit& {
-                                            ++fetches;
-                                            steps_before_fetch = agent.exploring_steps;
-                                            return split;
-                                          },
-                                          toy_training(3), "", {});
+  const ValidSource source{[] { return true; },
+                           [&]() -> const JudgedSplit& {
+                             ++fetches;
+                             steps_before_fetch = agent.exploring_steps;
+                             return split;
+                           }};
+  const TrainResult fetched =
+      train_agent(agent, env.data, env.settings, source, toy_training(3), "", {});
   CHECK(fetches == 1);
   CHECK(steps_before_fetch > 0);
   CHECK(steps_before_fetch * 3 == agent.exploring_steps);  // one epoch's steps of three
@@ -722,6 +723,48 @@ TEST_CASE("epochs judged on frozen copies while training goes on are the epochs 
     // Both ended on their best epoch's state, the copy's saved one for the first.
     CHECK(torch::equal(q, expected_q));
     if (patience == 1) CHECK(expected.stopped_early);
+  }
+}
+
+TEST_CASE("a frozen copy waits for a valid split still in the making while the next epoch trains",
+          "[agents][training]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  const JudgedSplit split = env.split();
+  auto train = [&](int ready_from_poll) {
+    DqnAgent agent(env.data, spaces, toy_dqn(8));
+    int polls = 0, fetches = 0, polls_before_fetch = 0;
+    const ValidSource source{[&] { return ++polls >= ready_from_poll; },
+                             [&]() -> const JudgedSplit& {
+                               ++fetches;
+                               polls_before_fetch = polls;
+                               return split;
+                             }};
+    const std::string checkpoint = temporary_path("waiting-" + std::to_string(ready_from_poll));
+    const TrainResult result =
+        train_agent(agent, env.data, env.settings, source, toy_training(4), checkpoint, {});
+    std::filesystem::remove(checkpoint);
+    CHECK(fetches == 1);
+    return std::make_pair(result, polls_before_fetch);
+  };
+  const auto [at_once, at_once_polls] = train(1);
+  CHECK(at_once_polls == 1);  // asked at the first epoch's end, and ready
+  // Ready on the poll of the second epoch's first step: judged meanwhile.
+  const auto [meanwhile, meanwhile_polls] = train(2);
+  CHECK(meanwhile_polls == 2);
+  // Never ready: every epoch's copy waits, and the split is fetched when
+  // training is over, after a poll at every step since the first epoch.
+  const auto [late, late_polls] = train(1000);
+  CHECK(late_polls > 6);
+  for (const TrainResult* result : {&meanwhile, &late}) {
+    REQUIRE(result->epochs.size() == at_once.epochs.size());
+    CHECK(result->best_epoch == at_once.best_epoch);
+    CHECK(result->teacher_valid_ndcg == at_once.teacher_valid_ndcg);
+    for (std::size_t e = 0; e < at_once.epochs.size(); ++e) {
+      CHECK(result->epochs[e].loss == at_once.epochs[e].loss);
+      CHECK(result->epochs[e].valid_ndcg == at_once.epochs[e].valid_ndcg);
+    }
   }
 }
 
