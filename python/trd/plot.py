@@ -24,6 +24,7 @@ import sys
 FIGURE_DPI = 100
 LEARNING_CURVE_SIZE = (12, 3.6)   # inches: 1200 x 360 pixels
 COMPARISON_SIZE = (12, 6.4)       # 1200 x 640
+COMPARISON_MARGINS = dict(left=0.05, right=0.99, top=0.95, bottom=0.13, wspace=0.22, hspace=0.35)
 CEILING = "window_ceiling"
 METRICS = ("precision", "recall", "hr", "map", "mrr", "ndcg")
 EXIT_BAD_INPUT, EXIT_NO_MATPLOTLIB = 2, 3
@@ -114,7 +115,9 @@ def test_comparison(pyplot, eval_csv, out_path):
         ax.grid(alpha=0.3)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9)
-    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    # Fixed margins for this fixed grid: tight_layout measured every label
+    # for 0.15 s of the 0.4 s this picture took, the last step of trd run.
+    figure.subplots_adjust(**COMPARISON_MARGINS)
     _save(pyplot, figure, out_path)
 
 
