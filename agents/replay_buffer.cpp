@@ -11,7 +11,9 @@ namespace trd {
 namespace {
 
 // The storage grows with the transitions it holds: an agent built only to
-// be judged, or a short run, never touches the rest of its capacity.
+// be judged, or a short run, never touches the rest of its capacity. It is
+// reserved up front (address space only), so growing never copies it and
+// never holds two copies at once.
 constexpr int64_t kFirstStoredRows = 1024;
 
 void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces, StateSlots state_slots) {
@@ -42,6 +44,11 @@ ReplayBuffer::ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed
     throw InputError("replay capacity must be in [1, 2^30], got " + std::to_string(capacity));
   }
   resize_sample(storage_, 0, spaces_, state_slots_);
+  storage_.observations.reserve(static_cast<int>(capacity));
+  storage_.next_observations.reserve(static_cast<int>(capacity));
+  storage_.actions.reserve(static_cast<std::size_t>(capacity));
+  storage_.rewards.reserve(static_cast<std::size_t>(capacity));
+  storage_.terminated.reserve(static_cast<std::size_t>(capacity));
 }
 
 void ReplayBuffer::add(const Transitions& transitions) {

@@ -167,6 +167,19 @@ void ObservationBatch::grow(int rows, int32_t pad_item) {
   active.resize(rows, 0);
 }
 
+void ObservationBatch::reserve(int rows) {
+  const auto slots = static_cast<std::size_t>(rows) * n_actions;
+  user.reserve(rows);
+  t.reserve(rows);
+  history.reserve(static_cast<std::size_t>(rows) * history_length);
+  window.reserve(slots);
+  mask.reserve(slots);
+  teacher_score.reserve(slots);
+  teacher_rank.reserve(slots);
+  features.reserve(slots * n_features);
+  active.reserve(rows);
+}
+
 Observation ObservationBatch::row(int r) const {
   Observation obs;
   obs.user = user[r];

@@ -172,6 +172,9 @@ struct ObservationBatch {
   /// Grows to `rows` rows (>= batch) of the same shape, keeping the rows it
   /// has; the new ones are empty as resize() leaves them.
   void grow(int rows, int32_t pad_item);
+  /// Reserves room for `rows` rows without touching it, so that grow() up
+  /// to that many rows never moves them.
+  void reserve(int rows);
   /// Row `row` as a single Observation (a copy, for tests and RecEnv).
   Observation row(int row) const;
   /// Copies row `from` of `source` into row `to`.
