@@ -139,8 +139,8 @@ std::shared_ptr<QNetworkImpl> QNetworkImpl::copy(const Spaces& spaces,
   at::Generator generator = at::detail::getDefaultCPUGenerator();
   const torch::Tensor generator_state = generator.get_state();
   auto network =
-      std::make_shared<QNetworkImpl>(EmbeddingTables(embeddings_->copy()), spaces, settings);
-  generator.set_state(generator_state);  // the new layers' initial draws are overwritten
+      std::make_shared<QNetworkImpl>(EmbeddingTables(embeddings_->same_shape()), spaces, settings);
+  generator.set_state(generator_state);  // the new layers' initial draws are overwritten below
   copy_parameters(*this, *network);
   return network;
 }

@@ -128,9 +128,9 @@ void EmbeddingTablesImpl::register_tables(const torch::Tensor& user_weight,
   items_->weight.set_requires_grad(trainable);
 }
 
-std::shared_ptr<EmbeddingTablesImpl> EmbeddingTablesImpl::copy() const {
-  const torch::NoGradGuard no_grad;
-  return std::make_shared<EmbeddingTablesImpl>(users_->weight.clone(), items_->weight.clone(),
+std::shared_ptr<EmbeddingTablesImpl> EmbeddingTablesImpl::same_shape() const {
+  return std::make_shared<EmbeddingTablesImpl>(torch::empty_like(users_->weight),
+                                               torch::empty_like(items_->weight),
                                                users_->weight.requires_grad());
 }
 

@@ -71,8 +71,8 @@ class EmbeddingTablesImpl : public torch::nn::Module {
   /// [n_items + 1, d], whose last row is the pad item's.
   EmbeddingTablesImpl(const torch::Tensor& user_weight, const torch::Tensor& item_weight,
                       bool trainable);
-  /// Tables of their own holding copies of these tables' current rows.
-  std::shared_ptr<EmbeddingTablesImpl> copy() const;
+  /// Tables of the same shapes and trainability, their rows uninitialised.
+  std::shared_ptr<EmbeddingTablesImpl> same_shape() const;
 
   torch::Tensor users(const torch::Tensor& ids) { return users_->forward(ids); }
   torch::Tensor items(const torch::Tensor& ids) { return items_->forward(ids); }

@@ -10,11 +10,11 @@
 namespace trd {
 namespace {
 
-// The storage grows with the transitions it holds: an agent built only to
-// be judged, or a short run, never touches the rest of its capacity. It is
-// reserved up front (address space only), so growing never copies it and
-// never holds two copies at once.
-constexpr int64_t kFirstStoredRows = 1024;
+// The storage grows a block at a time with the transitions it holds: an
+// agent built only to be judged, or a short run, never touches the rest of
+// its capacity. It is reserved up front (address space only), so growing
+// never moves it.
+constexpr int64_t kStorageBlockRows = 1024;
 
 void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces, StateSlots state_slots) {
   sample.observations.resize(rows, spaces.history_length,
@@ -61,8 +61,7 @@ void ReplayBuffer::add(const Transitions& transitions) {
         ended ? *transitions.final_observations : *transitions.next_observations;
     const int slot = static_cast<int>(next_);
     if (slot == storage_.observations.batch) {
-      grow_sample(storage_,
-                  static_cast<int>(std::min(capacity_, std::max(2 * next_, kFirstStoredRows))),
+      grow_sample(storage_, static_cast<int>(std::min(capacity_, next_ + kStorageBlockRows)),
                   spaces_.pad_item);
     }
     if (state_slots_ == StateSlots::kActed) {
