@@ -36,18 +36,60 @@ float ItemSimilarity::operator()(int32_t a, int32_t b) const {
 
 ItemTransitions::ItemTransitions(const UserItems& past, int32_t n_items, int span)
     : counts_(n_items, n_items), totals_(static_cast<std::size_t>(n_items), 0.0f) {
-  std::vector<Eigen::Triplet<float>> pairs;
+  // Row by row: each item's occurrences in the histories, and the items up
+  // to `span` after each, counted in a dense row that stays in cache. Eigen's
+  // triplet path sorted all the pairs (3 million for ML-100K) instead.
+  struct Occurrence {
+    const int32_t* at;
+    const int32_t* user_end;
+  };
+  std::vector<int64_t> first(static_cast<std::size_t>(n_items) + 1, 0);
   for (int32_t user = 0; user < past.n_users(); ++user) {
-    const int32_t* begin = past.begin(user);
-    const int32_t* end = past.end(user);
-    for (const int32_t* from = begin; from != end; ++from) {
-      for (const int32_t* to = from + 1; to != end && to - from <= span; ++to) {
-        pairs.emplace_back(*from, *to, 1.0f);
-        totals_[static_cast<std::size_t>(*from)] += 1.0f;
-      }
+    for (const int32_t* item = past.begin(user); item != past.end(user); ++item) {
+      ++first[static_cast<std::size_t>(*item) + 1];
     }
   }
-  counts_.setFromTriplets(pairs.begin(), pairs.end());
+  for (int32_t item = 0; item < n_items; ++item) first[item + 1] += first[item];
+  std::vector<Occurrence> occurrences(static_cast<std::size_t>(first.back()));
+  std::vector<int64_t> filled(first.begin(), first.end() - 1);
+  for (int32_t user = 0; user < past.n_users(); ++user) {
+    for (const int32_t* item = past.begin(user); item != past.end(user); ++item) {
+      occurrences[filled[*item]++] = {item, past.end(user)};
+    }
+  }
+
+  std::vector<int32_t> times(static_cast<std::size_t>(n_items), 0);
+  std::vector<int32_t> followers;
+  for (int32_t from = 0; from < n_items; ++from) {
+    followers.clear();
+    for (int64_t i = first[from]; i < first[from + 1]; ++i) {
+      const Occurrence& occurrence = occurrences[i];
+      const int32_t* last =
+          occurrence.at + std::min<int64_t>(span, occurrence.user_end - occurrence.at - 1);
+      for (const int32_t* to = occurrence.at + 1; to <= last; ++to) {
+        if (times[*to]++ == 0) followers.push_back(*to);
+      }
+    }
+    // A popular item is followed by much of the catalogue: reading its
+    // dense row in order is then cheaper than sorting what it met.
+    if (static_cast<int64_t>(followers.size()) * 16 < n_items) {
+      std::sort(followers.begin(), followers.end());
+    } else {
+      followers.clear();
+      for (int32_t to = 0; to < n_items; ++to) {
+        if (times[to] != 0) followers.push_back(to);
+      }
+    }
+    counts_.startVec(from);
+    int64_t total = 0;
+    for (int32_t to : followers) {
+      counts_.insertBack(from, to) = static_cast<float>(times[to]);
+      total += times[to];
+      times[to] = 0;
+    }
+    totals_[static_cast<std::size_t>(from)] = static_cast<float>(total);
+  }
+  counts_.finalize();
 }
 
 namespace {

@@ -65,6 +65,42 @@ TEST_CASE("ItemTransitions: counts of later items within the span", "[features]"
   CHECK(far.total(2) == 0);
 }
 
+TEST_CASE("ItemTransitions: every count and total as a pairwise recount gives them", "[features]") {
+  // Sparse rows (a few followers among 400 items) and dense ones (item 0
+  // follows everything) take the constructor's two ways of ordering a row.
+  std::mt19937_64 engine(7);
+  std::vector<std::vector<int32_t>> histories(60);
+  for (auto& history : histories) {
+    const int length = static_cast<int>(engine() % 40);
+    for (int i = 0; i < length; ++i) {
+      history.push_back(i % 3 == 0 ? 0 : static_cast<int32_t>(engine() % 400));
+    }
+  }
+  const UserItems past(histories);
+  for (int span : {1, 30}) {
+    const ItemTransitions transitions(past, 400, span);
+    std::vector<std::vector<float>> counts(400, std::vector<float>(400, 0.0f));
+    std::vector<float> totals(400, 0.0f);
+    for (const auto& history : histories) {
+      for (std::size_t a = 0; a < history.size(); ++a) {
+        for (std::size_t b = a + 1; b < history.size() && b - a <= static_cast<std::size_t>(span);
+             ++b) {
+          counts[history[a]][history[b]] += 1.0f;
+          totals[history[a]] += 1.0f;
+        }
+      }
+    }
+    int wrong = 0;
+    for (int32_t from = 0; from < 400; ++from) {
+      if (transitions.total(from) != totals[from]) ++wrong;
+      for (int32_t to = 0; to < 400; ++to) {
+        if (transitions.count(from, to) != counts[from][to]) ++wrong;
+      }
+    }
+    CHECK(wrong == 0);
+  }
+}
+
 TEST_CASE("parse_slot_features: names, default, none, and bad lists", "[features]") {
   CHECK(parse_slot_features("default", "--features") == default_slot_features());
   CHECK(parse_slot_features("none", "--features").empty());
