@@ -243,10 +243,23 @@ int bench_agent(const po::variables_map& values) {
       warm_up(*agent, env);
       const auto* dqn = dynamic_cast<const DqnAgent*>(agent.get());
       const UpdateProfile before = dqn != nullptr ? dqn->profile() : UpdateProfile{};
-      const double update_seconds = median_seconds(repeat, [&] {
+      const std::vector<MatmulShape> shapes =
+          dqn != nullptr ? dqn->update_products() : std::vector<MatmulShape>{};
+      double flops = 0;
+      for (const MatmulShape& shape : shapes) flops += shape.flops();
+      // The BLAS reference is timed right after each run of updates and the
+      // share taken run by run: this host's speed drifts by half within
+      // minutes, and a reference timed once, apart, moved the share by as much.
+      std::vector<double> update_seconds, blas_rates, blas_shares;
+      for (int run = 0; run < repeat; ++run) {
+        const double start = now_seconds();
         for (int u = 0; u < kUpdates; ++u) agent->update();
-      });
-      const double updates_per_s = kUpdates / update_seconds;
+        update_seconds.push_back(now_seconds() - start);
+        if (shapes.empty()) continue;
+        blas_rates.push_back(blas_flops_per_s(shapes));
+        blas_shares.push_back(flops * kUpdates / update_seconds.back() / blas_rates.back());
+      }
+      const double updates_per_s = kUpdates / median(update_seconds);
       const LoopFigures loop =
           learner_loop(*agent, env, /*updates_per_step=*/2, kEnvSteps, repeat);
       nlohmann::json run = {{"agent", name},
@@ -270,17 +283,17 @@ int bench_agent(const po::variables_map& values) {
             {"optimiser", after.optimiser_s - before.optimiser_s}};
         double total = 0;
         for (const auto& phase : phases) total += phase.second;
-        const std::vector<MatmulShape> shapes = dqn->update_products();
-        double flops = 0;
-        for (const MatmulShape& shape : shapes) flops += shape.flops();
         const double achieved = flops * updates_per_s;
-        const double blas = blas_flops_per_s(shapes);
+        const double blas = median(blas_rates);
+        const double share = median(blas_shares);
         run["flops_per_update"] = flops;
         run["gflops_per_s"] = achieved / 1e9;
         run["blas_gflops_per_s"] = blas / 1e9;
+        run["blas_share"] = share;
         std::printf("        %.1f MFLOP per update (matrix products): %.2f GFLOP/s, BLAS on "
-                    "the same shapes %.2f GFLOP/s (%.0f%%)\n        time per update:",
-                    flops / 1e6, achieved / 1e9, blas / 1e9, 100 * achieved / blas);
+                    "the same shapes %.2f GFLOP/s; %.0f%% of BLAS (median of the runs' "
+                    "shares, each against BLAS timed right after it)\n        time per update:",
+                    flops / 1e6, achieved / 1e9, blas / 1e9, 100 * share);
         const double updates = static_cast<double>(after.updates - before.updates);
         for (const auto& [phase, seconds] : phases) {
           run["update_ms"][phase] = 1e3 * seconds / updates;
