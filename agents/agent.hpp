@@ -73,6 +73,17 @@ class Agent {
   /// an epoch on it on another thread while the next epoch trains. Null (the
   /// default) when the agent has none; its epochs are then judged in turn.
   virtual std::unique_ptr<Agent> frozen_copy() const { return nullptr; }
+  /// True (not the default) when act() may run on another thread while
+  /// update() runs: train_agent() then plays each env step beside the
+  /// previous step's updates, acting on the weights of the last sync_actor()
+  /// call. Such an agent keeps what act() reads and writes (its acting
+  /// weights, its exploration) apart from what update() and observe() touch.
+  virtual bool acts_beside_updates() const { return false; }
+  /// Makes act() use the weights as they are now; called between steps,
+  /// never while act() or update() runs.
+  virtual void sync_actor() {}
+  /// Makes act() read the live weights again (after the last step).
+  virtual void release_actor() {}
   /// Every hyper-parameter, for the checkpoint sidecar and run logs.
   virtual nlohmann::json settings() const = 0;
   /// Writes the learned state to `path` (LibTorch's archive format).

@@ -273,7 +273,8 @@ torch::Tensor DqnAgent::q_values(const ObservationBatch& observations) {
 
 void DqnAgent::act(const ObservationBatch& observations, bool explore,
                    std::vector<int32_t>& actions) {
-  greedy_actions(q_values(observations), observations.batch, actions);
+  greedy_actions(masked_q_values(actor_ ? *actor_ : *online_, observations, spaces_.episode_length),
+                 observations.batch, actions);
   if (!explore) return;
   const double threshold = epsilon();
   for (int row = 0; row < observations.batch; ++row) {
@@ -334,8 +335,10 @@ std::vector<NamedValue> DqnAgent::update() {
   if (replicas_ != nullptr) replicas_->verify_identical(online_->parameters(), updates_);
   profile_.optimiser_s += clock.lap();
   ++profile_.updates;
-  return {
-      {"loss", loss.item<double>()}, {"q", q.mean().item<double>()}, {"exploration", epsilon()}};
+  // act() may be moving epsilon on another thread: the figure is the last sync's.
+  return {{"loss", loss.item<double>()},
+          {"q", q.mean().item<double>()},
+          {"exploration", actor_ ? synced_epsilon_ : epsilon()}};
 }
 
 bool DqnAgent::join(ReplicaGroup& group) {
@@ -354,6 +357,21 @@ std::unique_ptr<Agent> DqnAgent::frozen_copy() const {
   return std::make_unique<FrozenDqn>(spaces_, settings_, online_->copy(spaces_, settings_));
 }
 
+void DqnAgent::sync_actor() {
+  if (!actor_) {
+    actor_ = online_->copy(spaces_, settings_);
+  } else {
+    // The embedding tables change only where they train.
+    const torch::NoGradGuard no_grad;
+    const std::vector<torch::Tensor> from = online_->parameters();
+    std::vector<torch::Tensor> to = actor_->parameters();
+    for (std::size_t i = 0; i < from.size(); ++i) {
+      if (from[i].requires_grad()) to[i].copy_(from[i]);
+    }
+  }
+  synced_epsilon_ = epsilon();
+}
+
 nlohmann::json DqnAgent::settings() const { return settings_; }
 
 void DqnAgent::save(const std::string& path) const {
@@ -364,6 +382,7 @@ void DqnAgent::load(const std::string& path) {
   load_modules(path, name(), dqn_dimensions(spaces_, settings_, online_->embedding_dim()),
                {{"online", online_.get()}});
   copy_parameters(*online_, *target_);
+  actor_.reset();
   // Loading gave the parameters storage of their own: flatten them again.
   make_optimizer();
 }

@@ -129,6 +129,11 @@ class DqnAgent : public Agent {
   std::vector<NamedValue> update() override;
   bool join(ReplicaGroup& group) override;
   std::unique_ptr<Agent> frozen_copy() const override;
+  /// From the first sync_actor() on, act() reads a copy of the online net
+  /// that sync_actor() refreshes, until release_actor() or load().
+  bool acts_beside_updates() const override { return true; }
+  void sync_actor() override;
+  void release_actor() override { actor_.reset(); }
   nlohmann::json settings() const override;
   void save(const std::string& path) const override;
   void load(const std::string& path) override;
@@ -146,6 +151,8 @@ class DqnAgent : public Agent {
   DqnSettings settings_;
   UpdateProfile profile_;
   QNetwork online_{nullptr}, target_{nullptr};
+  std::shared_ptr<QNetworkImpl> actor_;  // what act() reads once sync_actor() made it
+  double synced_epsilon_ = 0;            // epsilon() at the last sync, for update()'s report
   /// Flattens the online net's trainable parameters and starts Adam on them.
   void make_optimizer();
 

@@ -3,8 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
+#include <exception>
 #include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
 
 #include "agents/replica_group.hpp"
 #include "data/error.hpp"
@@ -34,6 +40,65 @@ struct JudgedEpoch {
   bool done() const {
     return evaluation.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   }
+};
+
+// Runs one task at a time on a thread of its own, for train_agent() to
+// play the next env step while this step's updates run. Destroyed, it lets
+// a running task finish first.
+class StepWorker {
+ public:
+  StepWorker() : thread_([this] { serve(); }) {}
+  StepWorker(const StepWorker&) = delete;
+  StepWorker& operator=(const StepWorker&) = delete;
+  ~StepWorker() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+  void start(std::function<void()> task) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      task_ = std::move(task);
+    }
+    changed_.notify_all();
+  }
+
+  // Waits for the task started last (at once when it has ended) and
+  // rethrows what it threw.
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !task_; });
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+ private:
+  void serve() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      changed_.wait(lock, [this] { return task_ || stopping_; });
+      if (!task_) return;
+      lock.unlock();
+      try {
+        task_();
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+      lock.lock();
+      task_ = nullptr;
+      changed_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::function<void()> task_;  // set while a task waits or runs
+  std::exception_ptr error_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts once the rest is built
 };
 
 }  // namespace
@@ -180,14 +245,33 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
   std::vector<int32_t> actions;
   std::vector<double> returns(settings.batch_users, 0.0);
   env.reset(rank_seed(settings.seed, rank));
+  const auto play_step = [&] {
+    before = env.observations();
+    agent.act(before, /*explore=*/true, actions);
+    env.step(actions.data());
+  };
+  // Where the agent can act beside its updates, each step after the first
+  // is played on a second thread while the step before it learns, on the
+  // weights as they were before those updates (one step behind, and the
+  // same for a seed on any machine). A group's ranks keep in lockstep.
+  const bool overlap = settings.replicas == nullptr && settings.updates_per_step > 0 &&
+                       agent.acts_beside_updates();
+  struct ActorRelease {
+    Agent& agent;
+    ~ActorRelease() { agent.release_actor(); }
+  } release_actor_at_end{agent};
+  std::optional<StepWorker> actor;  // after what it plays on, so destroyed before it
+  if (overlap) actor.emplace();
+  bool played_ahead = false;
   for (int epoch = 1; epoch <= settings.epochs && !result.stopped_early; ++epoch) {
     double return_sum = 0, loss_sum = 0, exploration = 0;
     int64_t episodes = 0, losses = 0;
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      if (played_ahead) actor->wait();
       if (conclude_judged(/*wait=*/false, /*fetch=*/false)) break;
-      before = env.observations();
-      agent.act(before, /*explore=*/true, actions);
-      const StepBatch& step = env.step(actions.data());
+      if (!played_ahead) play_step();
+      played_ahead = false;
+      const StepBatch& step = env.step_batch();
       agent.observe(
           {&before, actions.data(), &step, &env.observations(), &env.final_observations()});
       for (int row = 0; row < env.batch(); ++row) {
@@ -197,6 +281,11 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
           returns[row] = 0;
           ++episodes;
         }
+      }
+      if (overlap && !(epoch == settings.epochs && s + 1 == steps_per_epoch)) {
+        agent.sync_actor();
+        actor->start(play_step);
+        played_ahead = true;
       }
       for (int u = 0; u < settings.updates_per_step; ++u) {
         const std::vector<NamedValue> values = agent.update();
@@ -214,6 +303,11 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
         on_progress(static_cast<double>((epoch - 1) * steps_per_epoch + s + 1) /
                     static_cast<double>(settings.epochs * steps_per_epoch));
       }
+    }
+    if (overlap) {
+      actor->wait();
+      // An epoch judged in turn through act() is judged on its last weights.
+      agent.sync_actor();
     }
     conclude_judged(/*wait=*/true, /*fetch=*/false);
     if (result.stopped_early) break;

@@ -667,6 +667,31 @@ TEST_CASE("a DQN's frozen copy scores and saves as the agent did when it was mad
   CHECK(restored_scores == frozen_scores);
 }
 
+TEST_CASE("a DQN acting beside its updates acts on the weights of its last sync", "[agents][dqn]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  const ObservationBatch observations = first_observations(env);
+  DqnAgent agent(env.data, spaces, toy_dqn(4));
+  train_planted(agent, env, 3);  // past learning_starts
+  agent.sync_actor();
+  const std::unique_ptr<Agent> at_sync = agent.frozen_copy();
+  std::vector<float> synced_scores;
+  at_sync->score_slots(observations, synced_scores);
+  for (int u = 0; u < 20; ++u) REQUIRE_FALSE(agent.update().empty());
+  std::vector<float> live_scores;
+  agent.score_slots(observations, live_scores);
+  REQUIRE(live_scores != synced_scores);
+  std::vector<int32_t> acted, expected;
+  agent.act(observations, /*explore=*/false, acted);
+  at_sync->act(observations, /*explore=*/false, expected);
+  CHECK(acted == expected);
+  agent.release_actor();
+  agent.act(observations, /*explore=*/false, acted);
+  best_scored_slots(observations, live_scores, expected);
+  CHECK(acted == expected);
+}
+
 // A DQN that offers no frozen copy, so train_agent() judges its epochs in turn.
 class JudgedInTurn : public Agent {
  public:
@@ -681,6 +706,9 @@ class JudgedInTurn : public Agent {
   }
   void observe(const Transitions& transitions) override { dqn_.observe(transitions); }
   std::vector<NamedValue> update() override { return dqn_.update(); }
+  bool acts_beside_updates() const override { return dqn_.acts_beside_updates(); }
+  void sync_actor() override { dqn_.sync_actor(); }
+  void release_actor() override { dqn_.release_actor(); }
   nlohmann::json settings() const override { return dqn_.settings(); }
   void save(const std::string& path) const override { dqn_.save(path); }
   void load(const std::string& path) override { dqn_.load(path); }
@@ -724,6 +752,89 @@ TEST_CASE("epochs judged on frozen copies while training goes on are the epochs 
     CHECK(torch::equal(q, expected_q));
     if (patience == 1) CHECK(expected.stopped_early);
   }
+}
+
+// Counts its updates as its "weights"; act() notes the count it acts on
+// (the last sync's where it acts beside its updates) and picks slot 0, or
+// throws at exploring act number `throw_at`.
+class CountingAgent : public Agent {
+ public:
+  CountingAgent(bool beside_updates, int throw_at = -1)
+      : beside_updates_(beside_updates), throw_at_(throw_at) {}
+  std::string name() const override { return "counting"; }
+  void act(const ObservationBatch& observations, bool explore,
+           std::vector<int32_t>& actions) override {
+    if (static_cast<int>(acted_on.size()) == throw_at_) throw InputError("act failed on purpose");
+    (explore ? acted_on : judged_on).push_back(synced_ >= 0 ? synced_ : updates_);
+    actions.assign(static_cast<std::size_t>(observations.batch), 0);
+  }
+  void observe(const Transitions& /*transitions*/) override { ++observed; }
+  std::vector<NamedValue> update() override {
+    ++updates_;
+    return {{"loss", static_cast<double>(updates_)}};
+  }
+  bool acts_beside_updates() const override { return beside_updates_; }
+  void sync_actor() override { synced_ = updates_; }
+  void release_actor() override { synced_ = -1; }
+  nlohmann::json settings() const override { return nlohmann::json::object(); }
+  void save(const std::string& /*path*/) const override {}
+  void load(const std::string& /*path*/) override {}
+
+  std::vector<int64_t> acted_on;   // per step, the update count act() read
+  std::vector<int64_t> judged_on;  // the same, for each greedy act()
+  int64_t observed = 0;
+
+ private:
+  bool beside_updates_;
+  int throw_at_;
+  int64_t updates_ = 0;
+  int64_t synced_ = -1;
+};
+
+TEST_CASE("an agent that acts beside its updates plays each step one step's updates behind",
+          "[agents][training]") {
+  const PlantedEnv env = planted_env();
+  TrainSettings settings = toy_training(2);
+  settings.updates_per_step = 3;
+  CountingAgent in_turn(/*beside_updates=*/false);
+  CountingAgent beside(/*beside_updates=*/true);
+  const TrainResult expected =
+      train_agent(in_turn, env.data, env.settings, env.split(), settings, "", {});
+  const TrainResult result =
+      train_agent(beside, env.data, env.settings, env.split(), settings, "", {});
+  // In turn, step s acts after the 3s updates before it; beside them, on
+  // the weights synced before step s - 1's updates, 3(s - 1), and the
+  // first step on the untrained weights. No step is played past the last.
+  REQUIRE(beside.acted_on.size() == in_turn.acted_on.size());
+  REQUIRE(beside.observed == in_turn.observed);
+  for (std::size_t s = 0; s < in_turn.acted_on.size(); ++s) {
+    CAPTURE(s);
+    CHECK(in_turn.acted_on[s] == 3 * static_cast<int64_t>(s));
+    CHECK(beside.acted_on[s] == 3 * std::max<int64_t>(0, static_cast<int64_t>(s) - 1));
+  }
+  // A policy that ignores its weights plays the same episodes either way.
+  REQUIRE(result.epochs.size() == expected.epochs.size());
+  for (std::size_t e = 0; e < expected.epochs.size(); ++e) {
+    CHECK(result.epochs[e].mean_return == expected.epochs[e].mean_return);
+    CHECK(result.epochs[e].loss == expected.epochs[e].loss);
+    CHECK(result.epochs[e].valid_ndcg == expected.epochs[e].valid_ndcg);
+  }
+  // Each epoch is judged on its last weights, and after training act()
+  // reads the live weights again.
+  CHECK(beside.judged_on == in_turn.judged_on);
+  std::vector<int32_t> actions;
+  beside.act(first_observations(env), /*explore=*/false, actions);
+  CHECK(beside.judged_on.back() == 3 * static_cast<int64_t>(in_turn.acted_on.size()));
+}
+
+TEST_CASE("an error in a step played beside the updates stops training with that error",
+          "[agents][training]") {
+  const PlantedEnv env = planted_env();
+  CountingAgent failing(/*beside_updates=*/true, /*throw_at=*/3);
+  CHECK_THROWS_WITH(
+      train_agent(failing, env.data, env.settings, env.split(), toy_training(2), "", {}),
+      "act failed on purpose");
+  CHECK(failing.acted_on.size() == 3);
 }
 
 TEST_CASE("a frozen copy waits for a valid split still in the making while the next epoch trains",
