@@ -59,9 +59,11 @@ class StepWorker {
     thread_.join();
   }
 
+  // Starts `task` once the one before it has ended.
   void start(std::function<void()> task) {
     {
-      const std::lock_guard<std::mutex> lock(mutex_);
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [this] { return !task_; });
       task_ = std::move(task);
     }
     changed_.notify_all();

@@ -65,7 +65,8 @@ ItemTransitions::ItemTransitions(const UserItems& past, int32_t n_items, int spa
     for (int64_t i = first[from]; i < first[from + 1]; ++i) {
       const Occurrence& occurrence = occurrences[i];
       const int32_t* last =
-          occurrence.at + std::min<int64_t>(span, occurrence.user_end - occurrence.at - 1);
+          occurrence.at +
+          std::max<int64_t>(0, std::min<int64_t>(span, occurrence.user_end - occurrence.at - 1));
       for (const int32_t* to = occurrence.at + 1; to <= last; ++to) {
         if (times[*to]++ == 0) followers.push_back(*to);
       }
