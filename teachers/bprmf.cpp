@@ -33,8 +33,9 @@ class SeenBits {
       }
     }
   }
-  bool contains(int32_t user, int32_t item) const {
-    return (bits_[user * words_per_user_ + item / 64] >> (item % 64)) & 1;
+  bool contains(int32_t user, int32_t item) const { return (*word(user, item) >> (item % 64)) & 1; }
+  const uint64_t* word(int32_t user, int32_t item) const {
+    return bits_.data() + user * words_per_user_ + item / 64;
   }
 
  private:
@@ -55,6 +56,8 @@ void initialise(RowMatrixXf& factors, int64_t rows, int dim, std::mt19937_64& en
     if (k + 1 < factors.size()) data[k + 1] = static_cast<float>(radius * std::sin(angle));
   }
 }
+
+constexpr Eigen::Index kFloatsPerLine = 64 / sizeof(float);
 
 struct Positive {
   int32_t user;
@@ -82,15 +85,27 @@ struct BprSteps {
     const float l2 = settings.l2;
     std::mt19937_64 rng(seed);
     double loss = 0;
+    // Each step's first negative is drawn one step early (the draws keep
+    // their order) and its rows fetched meanwhile: the sampled item's row
+    // and seen bits are the misses a step would otherwise wait on.
+    int32_t drawn = below(rng, data.n_items);
     for (const Positive* next = first; next != last; ++next) {
       const int32_t u = next->user;
       const int32_t i = next->item;
       for (int neg = 0; neg < settings.negatives; ++neg) {
-        int32_t j = below(rng, data.n_items);
+        int32_t j = drawn;
         // A user who has met every item has no negative: skip rather than loop.
         for (int tries = 0; seen.contains(u, j) && tries < 64; ++tries)
           j = below(rng, data.n_items);
-        if (seen.contains(u, j)) continue;
+        const bool has_negative = !seen.contains(u, j);
+        drawn = below(rng, data.n_items);
+        const int32_t next_user =
+            neg + 1 < settings.negatives || next + 1 == last ? u : next[1].user;
+        const float* drawn_row = items.data() + static_cast<Eigen::Index>(drawn) * dim;
+        for (Eigen::Index at = 0; at < dim; at += kFloatsPerLine)
+          __builtin_prefetch(drawn_row + at);
+        __builtin_prefetch(seen.word(next_user, drawn));
+        if (!has_negative) continue;
         Row p = row(users, u);
         Row qi = row(items, i);
         Row qj = row(items, j);
