@@ -58,6 +58,7 @@ class ReplayBuffer {
   int64_t next_ = 0;  // slot the next transition overwrites
   ReplaySample storage_;
   std::mt19937_64 engine_;
+  std::vector<int> rows_;  ///< the rows a sample() draws
 };
 
 }  // namespace trd

@@ -212,6 +212,16 @@ void ObservationBatch::copy_row(const ObservationBatch& source, int from, int to
               features.begin() + a_to * n_features);
 }
 
+void ObservationBatch::prefetch_row(int row) const {
+  const std::ptrdiff_t slots = static_cast<std::ptrdiff_t>(row) * n_actions;
+  __builtin_prefetch(history.data() + static_cast<std::ptrdiff_t>(row) * history_length);
+  __builtin_prefetch(window.data() + slots);
+  __builtin_prefetch(mask.data() + slots);
+  __builtin_prefetch(teacher_score.data() + slots);
+  __builtin_prefetch(teacher_rank.data() + slots);
+  __builtin_prefetch(features.data() + slots * n_features);
+}
+
 void ObservationBatch::copy_slot(const ObservationBatch& source, int from, int slot, int to) {
   user[to] = source.user[from];
   t[to] = source.t[from];

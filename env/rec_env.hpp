@@ -179,6 +179,9 @@ struct ObservationBatch {
   Observation row(int row) const;
   /// Copies row `from` of `source` into row `to`.
   void copy_row(const ObservationBatch& source, int from, int to);
+  /// Asks the cache for the start of each of row `row`'s arrays, ahead of a
+  /// copy_row() from it.
+  void prefetch_row(int row) const;
   /// Copies row `from` of `source` into row `to` of this batch of one slot
   /// per row, keeping of its window only slot `slot`.
   void copy_slot(const ObservationBatch& source, int from, int slot, int to);
