@@ -270,7 +270,7 @@ class BackgroundTeacher {
 };
 
 // The run's pictures, by `python3 -m trd.plot --follow` (python/trd/plot.py),
-// started when training starts so that the interpreter's start overlaps it:
+// started with the run so that the interpreter's start overlaps the stages:
 // it draws the learning curve when told that training ended and the
 // comparison once its stdin closes, while and after the report is written. A
 // run never fails for want of pictures: trd.plot says itself when matplotlib
@@ -346,6 +346,10 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
   const std::string seed = std::to_string(v["seed"].as<uint64_t>());
   const std::string candidates = std::to_string(v["candidates"].as<int>());
   const double start = now_seconds();
+  // Python spends most of a second of CPU loading matplotlib: begun now, that
+  // runs on the core the data and rl stages leave idle, not beside the first
+  // epoch and the valid stage's teacher.
+  Pictures pictures(out);
 
   const std::string dataset_path = out + "/dataset.h5";
   std::vector<std::string> data_args = {"--out", dataset_path};
@@ -390,7 +394,6 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
   std::optional<BackgroundTeacher> test_teacher;
 
   const std::string agent_dir = out + "/agent";
-  Pictures pictures(out);
   const KnowledgeInTheMaking valid_knowledge{
       [&] { return valid_teacher.finished(); },
       [&] {
