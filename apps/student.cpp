@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <sstream>
 
@@ -158,6 +159,50 @@ LoadedStudent load_student(const std::string& agent_dir, const Dataset& dataset,
   return student;
 }
 
+// The lists of the report's lines that are not the student's.
+struct ReferenceLists {
+  RowMatrixXi mostpop;
+  std::optional<RowMatrixXi> history_rerank;  ///< none without embeddings or neighbours
+  RowMatrixXi window_ceiling;
+};
+
+ReferenceLists reference_lists(const Dataset& dataset, const Knowledge& knowledge,
+                               const EnvData& data, const EnvSettings& student_env, Split split,
+                               const UserItems* candidates) {
+  ReferenceLists lists;
+  // The reference lines play the same window and K, always label-free
+  // except the ceiling, which is a bound and says so. history_rerank reads
+  // the similarity the student's features read: the evaluated knowledge's.
+  EnvSettings label_free = student_env;
+  label_free.feedback = Feedback::kNone;
+  // The rules read the window and the history, never the slot features, and
+  // an env without features plays the same lists many times faster.
+  label_free.features.clear();
+  const ItemSimilarity similarity = FeatureView(data).similarity();
+  if (similarity.available()) {
+    lists.history_rerank =
+        rerank_lists(data, label_free, kListBatch,
+                     [&similarity](const ObservationBatch& observations,
+                                   std::vector<int32_t>& actions, std::vector<float>&) {
+                       history_rerank_policy(observations, similarity, actions);
+                     })
+            .items;
+  }
+  lists.window_ceiling = rerank_lists(data, label_free, kListBatch,
+                                      [&data](const ObservationBatch& observations,
+                                              std::vector<int32_t>& actions, std::vector<float>&) {
+                                        window_ceiling_policy(observations, data, actions);
+                                      })
+                             .items;
+  std::unique_ptr<Teacher> mostpop = make_teacher("mostpop", default_settings("mostpop"));
+  const TrainingSet training = training_set(dataset, split);
+  mostpop->fit(training, nullptr, {});
+  lists.mostpop =
+      distill(*mostpop, "mostpop", dataset, split, training, knowledge.list_length(), candidates)
+          .ranking_items;
+  return lists;
+}
+
 nlohmann::json report_student(const StudentReportInputs& in) {
   for (const std::string& path : in.agent_libraries) load_agent_library(path, agent_registry());
   const Dataset dataset = read_dataset(in.dataset_path);
@@ -180,59 +225,33 @@ nlohmann::json report_student(const StudentReportInputs& in) {
   } catch (const nlohmann::json::exception& error) {
     throw InputError(in.agent_dir + "/agent.json: malformed agent sidecar: " + error.what());
   }
-  const RerankedLists student_lists =
-      refine_lists(*student.agent, data, student.env, in.eval_feedback, kListBatch);
-
-  // The reference lines play the same window and K, always label-free
-  // except the ceiling, which is a bound and says so. history_rerank reads
-  // the similarity the student's features read: the evaluated knowledge's.
-  EnvSettings label_free = student.env;
-  label_free.feedback = Feedback::kNone;
-  // The rules read the window and the history, never the slot features, and
-  // an env without features plays the same lists many times faster.
-  label_free.features.clear();
-  const ItemSimilarity similarity = FeatureView(data).similarity();
-  std::optional<RowMatrixXi> rerank_lists_of_rule;
-  if (similarity.available()) {
-    rerank_lists_of_rule =
-        rerank_lists(data, label_free, kListBatch,
-                     [&similarity](const ObservationBatch& observations,
-                                   std::vector<int32_t>& actions, std::vector<float>&) {
-                       history_rerank_policy(observations, similarity, actions);
-                     })
-            .items;
-  }
-  const RowMatrixXi ceiling_lists =
-      rerank_lists(data, label_free, kListBatch,
-                   [&data](const ObservationBatch& observations, std::vector<int32_t>& actions,
-                           std::vector<float>&) {
-                     window_ceiling_policy(observations, data, actions);
-                   })
-          .items;
-
   const SplitUsers users(dataset, in.split);
   std::optional<UserItems> candidates;
   if (in.candidates > 0) {
     candidates = make_candidates(users.seen, users.held_out, dataset.n_items(), in.candidates,
                                  in.candidate_seed);
   }
-  std::unique_ptr<Teacher> mostpop = make_teacher("mostpop", default_settings("mostpop"));
-  const TrainingSet training = training_set(dataset, in.split);
-  mostpop->fit(training, nullptr, {});
-  const Knowledge popular = distill(*mostpop, "mostpop", dataset, in.split, training,
-                                    knowledge.list_length(), candidates ? &*candidates : nullptr);
+  // The reference lines read no agent: they are built on the other core
+  // while the student plays.
+  std::future<ReferenceLists> references = std::async(std::launch::async, [&] {
+    return reference_lists(dataset, knowledge, data, student.env, in.split,
+                           candidates ? &*candidates : nullptr);
+  });
+  const RerankedLists student_lists =
+      refine_lists(*student.agent, data, student.env, in.eval_feedback, kListBatch);
+  ReferenceLists reference = references.get();
 
   const std::string agent = student.agent->name();
   std::vector<ReportLine> lines = {
       {"student", student_lists.items, "", false},
       {"teacher", knowledge.ranking_items, "", false},
-      {"mostpop", popular.ranking_items, "", false},
-      {"history_rerank", rerank_lists_of_rule,
-       rerank_lists_of_rule
+      {"mostpop", std::move(reference.mostpop), "", false},
+      {"history_rerank", std::move(reference.history_rerank),
+       reference.history_rerank
            ? ""
            : "not applicable: " + in.knowledge_path + " has neither item embeddings nor neighbours",
        false},
-      {"window_ceiling", ceiling_lists,
+      {"window_ceiling", std::move(reference.window_ceiling),
        "an upper bound that reads the held-out labels (the held-out items of the student's "
        "window first), not a method",
        true}};
