@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -168,6 +169,23 @@ pid_t spawn(std::vector<std::string> command, int stdin_fd, int stdout_fd, int s
   return spawned == 0 ? child : -1;
 }
 
+// Gives `child` a lower priority than the run's own threads (niceness 10
+// above this process'). The helpers (the later stages' teachers, the
+// pictures) are needed only by the judge of the first epochs and once
+// training ends, while the learner's updates, fed by the actor, are what the
+// run waits on; at equal priority the helpers took CPU from them on two busy
+// cores. A helper still gets every core the run leaves idle, and a failure
+// here costs only speed.
+void run_in_background(pid_t child) {
+  constexpr int kBackgroundNiceness = 10;
+  constexpr int kLowestPriority = 19;
+  errno = 0;
+  const int own = ::getpriority(PRIO_PROCESS, 0);
+  if (errno != 0) return;
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(child),
+                std::min(own + kBackgroundNiceness, kLowestPriority));
+}
+
 // The exit status of a child; -1 when it did not exit normally.
 int wait_for(pid_t child) {
   int status = 0;
@@ -226,6 +244,7 @@ class BackgroundTeacher {
     std::cerr.flush();
     child_ = spawn(command, -1, stdout_.fd(), stderr_.fd());
     if (child_ < 0) throw std::runtime_error("cannot start " + binary.string() + " for " + label_);
+    run_in_background(child_);
   }
   BackgroundTeacher(const BackgroundTeacher&) = delete;
   BackgroundTeacher& operator=(const BackgroundTeacher&) = delete;
@@ -297,6 +316,7 @@ class Pictures {
                    STDERR_FILENO, STDERR_FILENO);
     ::close(ends[0]);
     stdin_ = ends[1];
+    if (child_ >= 0) run_in_background(child_);
   }
   Pictures(const Pictures&) = delete;
   Pictures& operator=(const Pictures&) = delete;
