@@ -170,12 +170,11 @@ pid_t spawn(std::vector<std::string> command, int stdin_fd, int stdout_fd, int s
 }
 
 // Gives `child` a lower priority than the run's own threads (niceness 10
-// above this process'). The helpers (the later stages' teachers, the
-// pictures) are needed only by the judge of the first epochs and once
-// training ends, while the learner's updates, fed by the actor, are what the
-// run waits on; at equal priority the helpers took CPU from them on two busy
-// cores. A helper still gets every core the run leaves idle, and a failure
-// here costs only speed.
+// above this process'). The later stages' teachers are needed only by the
+// judge of the first epochs and by the report, while the learner's updates,
+// fed by the actor, are what the run waits on; at equal priority the
+// teachers took CPU from them on two busy cores. A teacher still gets every
+// core the run leaves idle, and a failure here costs only speed.
 void run_in_background(pid_t child) {
   constexpr int kBackgroundNiceness = 10;
   constexpr int kLowestPriority = 19;
@@ -291,7 +290,8 @@ class BackgroundTeacher {
 // The run's pictures, by `python3 -m trd.plot --follow` (python/trd/plot.py),
 // started with the run so that the interpreter's start overlaps the stages:
 // it draws the learning curve when told that training ended and the
-// comparison once its stdin closes, while and after the report is written. A
+// comparison once its stdin closes (eval.csv is written, the report's larger
+// files not yet). A
 // run never fails for want of pictures: trd.plot says itself when matplotlib
 // is missing (exit 3), and Python when trd.plot is.
 class Pictures {
@@ -316,7 +316,6 @@ class Pictures {
                    STDERR_FILENO, STDERR_FILENO);
     ::close(ends[0]);
     stdin_ = ends[1];
-    if (child_ >= 0) run_in_background(child_);
   }
   Pictures(const Pictures&) = delete;
   Pictures& operator=(const Pictures&) = delete;
@@ -332,7 +331,10 @@ class Pictures {
     if (stdin_ >= 0) ::send(stdin_, "\n", 1, MSG_NOSIGNAL);
   }
 
-  // eval.csv is written: draws the comparison and says what came of it.
+  // eval.csv is written: draws the comparison.
+  void draw_comparison() { close_stdin(); }
+
+  // Waits for the pictures and says what came of them.
   void finish() {
     close_stdin();
     const int status = child_ < 0 ? -1 : wait_for(child_);
@@ -436,6 +438,7 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
   report.ks = parse_ks(v["k"].as<std::string>());
   report.seed = v["seed"].as<uint64_t>();
   report.threads = v["threads"].as<int>();
+  report.on_eval_csv_written = [&pictures] { pictures.draw_comparison(); };
   nlohmann::json figures = report_student(report);
   figures["command"] = "run";
   figures["out"] = out;

@@ -288,11 +288,12 @@ nlohmann::json report_student(const StudentReportInputs& in) {
 
   std::cout << md;
   std::filesystem::create_directories(in.out_dir);
-  write_text_atomically(in.out_dir + "/eval_per_user.csv",
-                        report_per_user_csv(report, dataset.users));
   write_text_atomically(in.out_dir + "/eval.md", md);
   write_text_atomically(in.out_dir + "/eval.csv",
                         report_csv(report, {{"eval_feedback", feedback_name(in.eval_feedback)}}));
+  if (in.on_eval_csv_written) in.on_eval_csv_written();
+  write_text_atomically(in.out_dir + "/eval_per_user.csv",
+                        report_per_user_csv(report, dataset.users));
   write_text_atomically(
       in.out_dir + "/recommendations.csv",
       recommendations_csv(dataset, student_lists, *std::max_element(in.ks.begin(), in.ks.end()),

@@ -3,6 +3,7 @@
 // A trained student as the commands see it: loaded back from its run folder,
 // its lists written for users, and reported against the reference lines.
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -65,6 +66,9 @@ struct StudentReportInputs {
   uint64_t seed = 0;  ///< of the bootstrap
   Feedback eval_feedback = Feedback::kNone;  ///< kHits: the label-using original protocol
   int threads = 1;
+  /// Called once eval.csv is written, before the larger files (trd run's
+  /// pictures start drawing the comparison then).
+  std::function<void()> on_eval_csv_written;
 };
 
 /// The files report_student() writes into its out_dir.
