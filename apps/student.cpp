@@ -240,6 +240,7 @@ nlohmann::json report_student(const StudentReportInputs& in) {
   const RerankedLists student_lists =
       refine_lists(*student.agent, data, student.env, in.eval_feedback, kListBatch);
   ReferenceLists reference = references.get();
+  const bool rule_applies = reference.history_rerank.has_value();
 
   const std::string agent = student.agent->name();
   std::vector<ReportLine> lines = {
@@ -247,7 +248,7 @@ nlohmann::json report_student(const StudentReportInputs& in) {
       {"teacher", knowledge.ranking_items, "", false},
       {"mostpop", std::move(reference.mostpop), "", false},
       {"history_rerank", std::move(reference.history_rerank),
-       reference.history_rerank
+       rule_applies
            ? ""
            : "not applicable: " + in.knowledge_path + " has neither item embeddings nor neighbours",
        false},
