@@ -291,9 +291,8 @@ class BackgroundTeacher {
 // started with the run so that the interpreter's start overlaps the stages:
 // it draws the learning curve when told that training ended and the
 // comparison once its stdin closes (eval.csv is written, the report's larger
-// files not yet). A
-// run never fails for want of pictures: trd.plot says itself when matplotlib
-// is missing (exit 3), and Python when trd.plot is.
+// files not yet). A run never fails for want of pictures: trd.plot says
+// itself when matplotlib is missing (exit 3), and Python when trd.plot is.
 class Pictures {
  public:
   explicit Pictures(std::string out) : out_(std::move(out)) {

@@ -194,7 +194,8 @@ def main(argv):
     if follow and (not sys.stdin.readline() or not has_train_csv()):
         return EXIT_BAD_INPUT  # trd run ended before training did, or train.csv is gone
     try:
-        for path in plot_run(pyplot, run_dir, figures, _wait_for_stdin_to_close if follow else None):
+        wait = _wait_for_stdin_to_close if follow else None
+        for path in plot_run(pyplot, run_dir, figures, wait):
             print(path)
     except (KeyError, ValueError, StopIteration, IndexError) as error:
         print("trd.plot: error: %s: malformed run files (%s)" % (run_dir, error), file=sys.stderr)
