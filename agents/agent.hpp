@@ -60,6 +60,15 @@ class Agent {
   /// One learning step from what was observed; empty when there is nothing
   /// to learn yet (or nothing to learn at all, as for the baselines).
   virtual std::vector<NamedValue> update() = 0;
+  /// `count` updates in a row, with no observe() between them: each one's
+  /// figures, as update() returns them. The default calls update() `count`
+  /// times; an agent may ready a later update's minibatch while an earlier
+  /// one learns (DQN does, on a second thread), with the same result.
+  virtual std::vector<std::vector<NamedValue>> updates(int count) {
+    std::vector<std::vector<NamedValue>> figures;
+    for (int u = 0; u < count; ++u) figures.push_back(update());
+    return figures;
+  }
   /// Joins a data-parallel group (agents/replica_group.hpp): takes rank 0's
   /// weights now, and from then on averages its gradients over the group
   /// before every optimiser step, so all ranks keep the same weights.

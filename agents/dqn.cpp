@@ -1,7 +1,7 @@
 #include "agents/dqn.hpp"
 
 #include <algorithm>
-#include <chrono>
+#include <array>
 #include <cmath>
 
 #include "agents/registry.hpp"
@@ -12,20 +12,6 @@
 
 namespace trd {
 namespace {
-
-// Seconds between successive lap() calls.
-class PhaseClock {
- public:
-  double lap() {
-    const auto now = std::chrono::steady_clock::now();
-    const double seconds = std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-    return seconds;
-  }
-
- private:
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
 
 int64_t slot_inputs(const Spaces& spaces, int64_t dim, const DqnSettings& settings) {
   return spaces.n_features + (settings.slot_embeddings ? 3 * dim : 0);
@@ -303,14 +289,51 @@ std::vector<MatmulShape> DqnAgent::update_products() const {
   return shapes;
 }
 
-std::vector<NamedValue> DqnAgent::update() {
-  if (replay_.size() < std::max<int64_t>(settings_.learning_starts, 1)) return {};
+std::vector<NamedValue> DqnAgent::update() { return updates(1).front(); }
+
+std::vector<std::vector<NamedValue>> DqnAgent::updates(int count) {
+  std::vector<std::vector<NamedValue>> figures(static_cast<std::size_t>(std::max(count, 0)));
+  if (count <= 0 || replay_.size() < std::max<int64_t>(settings_.learning_starts, 1)) {
+    return figures;
+  }
   PhaseClock clock;
-  replay_.sample(settings_.batch_size, sample_);
+  // Nothing adds to the buffer between these updates, so every minibatch's
+  // rows are drawn now, in the order update() after update() would draw
+  // them, and each next one is copied and converted on a second thread
+  // while the one before it learns.
+  batch_rows_.resize(static_cast<std::size_t>(count));
+  for (std::vector<int>& rows : batch_rows_) replay_.draw(settings_.batch_size, rows);
+  std::array<ReplayTensors, 2> batches;
+  replay_.gather(batch_rows_[0], samples_[0]);
   profile_.sample_s += clock.lap();
-  const ReplayTensors batch = to_tensors(sample_, spaces_.episode_length);
-  const ObservationTensors& next = batch.next;
+  batches[0] = to_tensors(samples_[0], spaces_.episode_length);
   profile_.convert_s += clock.lap();
+  for (int u = 0; u < count; ++u) {
+    const int next = (u + 1) % 2;
+    if (u + 1 < count) {
+      if (!batch_worker_) batch_worker_ = std::make_unique<TaskWorker>();
+      // The next batch's arrays were last read by update u - 1, now done.
+      batch_worker_->start([this, &batches, u, next] {
+        replay_.gather(batch_rows_[static_cast<std::size_t>(u + 1)], samples_[next]);
+        batches[next] = to_tensors(samples_[next], spaces_.episode_length);
+      });
+    }
+    try {
+      figures[static_cast<std::size_t>(u)] = learn(batches[u % 2], clock);
+    } catch (...) {
+      if (u + 1 < count) batch_worker_->wait();  // its task writes into `batches`
+      throw;
+    }
+    if (u + 1 < count) {
+      batch_worker_->wait();
+      profile_.sample_s += clock.lap();
+    }
+  }
+  return figures;
+}
+
+std::vector<NamedValue> DqnAgent::learn(const ReplayTensors& batch, PhaseClock& clock) {
+  const ObservationTensors& next = batch.next;
   torch::Tensor targets;
   {
     const torch::NoGradGuard no_grad;

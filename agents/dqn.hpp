@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -16,6 +18,7 @@
 #include "agents/agent.hpp"
 #include "agents/networks.hpp"
 #include "agents/replay_buffer.hpp"
+#include "agents/task_worker.hpp"
 
 namespace trd {
 
@@ -67,12 +70,28 @@ struct MatmulShape {
   double flops() const { return 2.0 * static_cast<double>(m * k * n) * count; }
 };
 
+/// Seconds between successive lap() calls: an update's phases.
+class PhaseClock {
+ public:
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return seconds;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 /// Where a DqnAgent's updates spent their time, summed over every update so
 /// far (`trd bench agent` prints it).
 struct UpdateProfile {
   int64_t updates = 0;
-  double sample_s = 0;   ///< drawing the minibatch from the replay buffer
-  double convert_s = 0;  ///< replay sample to tensors
+  /// drawing the minibatch from the replay buffer, or waiting for the second
+  /// thread that readies it (DqnAgent::updates)
+  double sample_s = 0;
+  double convert_s = 0;  ///< replay sample to tensors, where the learner does it
   double targets_s = 0;  ///< the no-grad forwards of the next states
   double forward_s = 0;  ///< the forward of the states, loss included
   double backward_s = 0;
@@ -127,6 +146,9 @@ class DqnAgent : public Agent {
   bool score_slots(const ObservationBatch& observations, std::vector<float>& scores) override;
   void observe(const Transitions& transitions) override;
   std::vector<NamedValue> update() override;
+  /// Readies each next minibatch on a second thread while the one before it
+  /// learns: the same draws and weights as `count` calls of update().
+  std::vector<std::vector<NamedValue>> updates(int count) override;
   bool join(ReplicaGroup& group) override;
   std::unique_ptr<Agent> frozen_copy() const override;
   /// From the first sync_actor() on, act() reads a copy of the online net
@@ -155,12 +177,16 @@ class DqnAgent : public Agent {
   double synced_epsilon_ = 0;            // epsilon() at the last sync, for update()'s report
   /// Flattens the online net's trainable parameters and starts Adam on them.
   void make_optimizer();
+  /// One update from `batch`; `clock` times its phases into profile_.
+  std::vector<NamedValue> learn(const ReplayTensors& batch, PhaseClock& clock);
 
   FlatParameters trainable_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   ReplicaGroup* replicas_ = nullptr;
   ReplayBuffer replay_;
-  ReplaySample sample_;
+  std::vector<std::vector<int>> batch_rows_;  // updates()' minibatch rows, drawn up front
+  std::array<ReplaySample, 2> samples_;       // this update's minibatch and the next's
+  std::unique_ptr<TaskWorker> batch_worker_;  // copies the next minibatch meanwhile
   std::mt19937_64 engine_;
   int64_t exploring_steps_ = 0;
   /// User-steps one exploring step counts for: the group's size, so that

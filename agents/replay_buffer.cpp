@@ -79,20 +79,29 @@ void ReplayBuffer::add(const Transitions& transitions) {
 }
 
 void ReplayBuffer::sample(int n, ReplaySample& sample) {
-  if (size_ == 0) throw std::logic_error("ReplayBuffer::sample: the buffer is empty");
+  draw(n, rows_);
+  gather(rows_, sample);
+}
+
+void ReplayBuffer::draw(int n, std::vector<int>& rows) {
+  if (size_ == 0) throw std::logic_error("ReplayBuffer::draw: the buffer is empty");
+  rows.resize(static_cast<std::size_t>(n));
+  for (int& row : rows) row = static_cast<int>(uniform_index(engine_, size_));
+}
+
+void ReplayBuffer::gather(const std::vector<int>& rows, ReplaySample& sample) const {
+  const int n = static_cast<int>(rows.size());
   if (sample.observations.batch != n) resize_sample(sample, n, spaces_, state_slots_);
-  // The rows are drawn first so that each one's reads start a few rows
-  // ahead of its copy: they lie scattered over the whole buffer, and the
-  // copy spent most of its time waiting on each array's first cache miss.
-  rows_.resize(static_cast<std::size_t>(n));
-  for (int& row : rows_) row = static_cast<int>(uniform_index(engine_, size_));
+  // Each row's reads start a few rows ahead of its copy: the rows lie
+  // scattered over the whole buffer, and the copy spent most of its time
+  // waiting on each array's first cache miss.
   constexpr int kRowsAhead = 4;
   for (int i = 0; i < n; ++i) {
     if (i + kRowsAhead < n) {
-      storage_.observations.prefetch_row(rows_[i + kRowsAhead]);
-      storage_.next_observations.prefetch_row(rows_[i + kRowsAhead]);
+      storage_.observations.prefetch_row(rows[i + kRowsAhead]);
+      storage_.next_observations.prefetch_row(rows[i + kRowsAhead]);
     }
-    const int from = rows_[i];
+    const int from = rows[i];
     sample.observations.copy_row(storage_.observations, from, i);
     sample.next_observations.copy_row(storage_.next_observations, from, i);
     sample.actions[i] = storage_.actions[from];

@@ -42,8 +42,13 @@ class ReplayBuffer {
   /// Adds every active row of one env step.
   void add(const Transitions& transitions);
   /// `n` transitions drawn uniformly with replacement into `sample`;
-  /// requires size() > 0.
+  /// requires size() > 0. The same as draw() then gather().
   void sample(int n, ReplaySample& sample);
+  /// Draws the rows of an `n`-transition sample into `rows`.
+  void draw(int n, std::vector<int>& rows);
+  /// Copies the transitions at `rows` into `sample`. It only reads the
+  /// buffer, so several may run at once while nothing adds.
+  void gather(const std::vector<int>& rows, ReplaySample& sample) const;
   /// Restarts the sampling stream from `seed`.
   void reseed(uint64_t seed) { engine_.seed(seed); }
 
@@ -58,7 +63,7 @@ class ReplayBuffer {
   int64_t next_ = 0;  // slot the next transition overwrites
   ReplaySample storage_;
   std::mt19937_64 engine_;
-  std::vector<int> rows_;  ///< the rows a sample() draws
+  std::vector<int> rows_;  ///< the rows sample() draws
 };
 
 }  // namespace trd

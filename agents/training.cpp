@@ -3,16 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <deque>
-#include <exception>
 #include <future>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <utility>
 
 #include "agents/replica_group.hpp"
+#include "agents/task_worker.hpp"
 #include "data/error.hpp"
 #include "data/random.hpp"
 
@@ -40,67 +37,6 @@ struct JudgedEpoch {
   bool done() const {
     return evaluation.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   }
-};
-
-// Runs one task at a time on a thread of its own, for train_agent() to
-// play the next env step while this step's updates run. Destroyed, it lets
-// a running task finish first.
-class StepWorker {
- public:
-  StepWorker() : thread_([this] { serve(); }) {}
-  StepWorker(const StepWorker&) = delete;
-  StepWorker& operator=(const StepWorker&) = delete;
-  ~StepWorker() {
-    {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    changed_.notify_all();
-    thread_.join();
-  }
-
-  // Starts `task` once the one before it has ended.
-  void start(std::function<void()> task) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return !task_; });
-      task_ = std::move(task);
-    }
-    changed_.notify_all();
-  }
-
-  // Waits for the task started last (at once when it has ended) and
-  // rethrows what it threw.
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [this] { return !task_; });
-    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
-  }
-
- private:
-  void serve() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (true) {
-      changed_.wait(lock, [this] { return task_ || stopping_; });
-      if (!task_) return;
-      lock.unlock();
-      try {
-        task_();
-      } catch (...) {
-        error_ = std::current_exception();
-      }
-      lock.lock();
-      task_ = nullptr;
-      changed_.notify_all();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::function<void()> task_;  // set while a task waits or runs
-  std::exception_ptr error_;
-  bool stopping_ = false;
-  std::thread thread_;  // last: it starts once the rest is built
 };
 
 }  // namespace
@@ -262,7 +198,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
     Agent& agent;
     ~ActorRelease() { agent.release_actor(); }
   } release_actor_at_end{agent};
-  std::optional<StepWorker> actor;  // after what it plays on, so destroyed before it
+  std::optional<TaskWorker> actor;  // after what it plays on, so destroyed before it
   if (overlap) actor.emplace();
   bool played_ahead = false;
   for (int epoch = 1; epoch <= settings.epochs && !result.stopped_early; ++epoch) {
@@ -289,8 +225,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
         actor->start(play_step);
         played_ahead = true;
       }
-      for (int u = 0; u < settings.updates_per_step; ++u) {
-        const std::vector<NamedValue> values = agent.update();
+      for (const std::vector<NamedValue>& values : agent.updates(settings.updates_per_step)) {
         if (values.empty()) continue;
         const double loss = named(values, "loss", 0.0);
         if (!std::isfinite(loss)) {

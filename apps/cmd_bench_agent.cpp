@@ -62,7 +62,7 @@ LoopFigures learner_loop(Agent& agent, VecRecEnv& env, int updates_per_step, int
       env_seconds += now_seconds() - step_start;
       agent.observe(
           {&before, actions.data(), &step, &env.observations(), &env.final_observations()});
-      for (int u = 0; u < updates_per_step; ++u) agent.update();
+      agent.updates(updates_per_step);
     }
     total_seconds += now_seconds() - start;
   });
@@ -94,6 +94,14 @@ double blas_flops_per_s(const std::vector<MatmulShape>& shapes) {
 }
 
 constexpr int kUpdates = 200;
+const int kUpdatesPerStep = TrainSettings{}.updates_per_step;
+
+// kUpdates updates in the training loop's runs of kUpdatesPerStep: where
+// the agent readies an update's minibatch while the one before it learns
+// (DQN), it does so here as in training.
+void time_updates(Agent& agent) {
+  for (int u = 0; u < kUpdates; u += kUpdatesPerStep) agent.updates(kUpdatesPerStep);
+}
 
 // The env the student trains on: ML-100K (or 100,000 synthetic
 // interactions) with BPRMF's rl-stage lists.
@@ -147,9 +155,7 @@ int bench_replica(const po::variables_map& values) {
   ReplicaGroup group(replicas, {{"bench", "agent"}, {"data_dir", values["data-dir"].as<std::string>()}});
   agent.join(group);
   warm_up(agent, env);
-  const double seconds = median_seconds(values["repeat"].as<int>(), [&] {
-    for (int u = 0; u < kUpdates; ++u) agent.update();
-  });
+  const double seconds = median_seconds(values["repeat"].as<int>(), [&] { time_updates(agent); });
   print_json({{"rank", replicas.rank}, {"updates_per_s", kUpdates / seconds}});
   return kExitOk;
 }
@@ -253,24 +259,24 @@ int bench_agent(const po::variables_map& values) {
       std::vector<double> update_seconds, blas_rates, blas_shares;
       for (int run = 0; run < repeat; ++run) {
         const double start = now_seconds();
-        for (int u = 0; u < kUpdates; ++u) agent->update();
+        time_updates(*agent);
         update_seconds.push_back(now_seconds() - start);
         if (shapes.empty()) continue;
         blas_rates.push_back(blas_flops_per_s(shapes));
         blas_shares.push_back(flops * kUpdates / update_seconds.back() / blas_rates.back());
       }
       const double updates_per_s = kUpdates / median(update_seconds);
-      const LoopFigures loop =
-          learner_loop(*agent, env, /*updates_per_step=*/2, kEnvSteps, repeat);
+      const LoopFigures loop = learner_loop(*agent, env, kUpdatesPerStep, kEnvSteps, repeat);
       nlohmann::json run = {{"agent", name},
                             {"threads", threads},
                             {"updates_per_s", updates_per_s},
                             {"user_steps_per_s", loop.user_steps_per_s},
                             {"env_share", loop.env_share}};
       std::printf(
-          "  %-4s threads %d: %7.1f updates/s; env + learner (2 updates per step of 64 "
+          "  %-4s threads %d: %7.1f updates/s; env + learner (%d updates per step of 64 "
           "users) %8.0f user-steps/s, %.0f%% of it in the env\n",
-          name, threads, updates_per_s, loop.user_steps_per_s, 100 * loop.env_share);
+          name, threads, updates_per_s, kUpdatesPerStep, loop.user_steps_per_s,
+          100 * loop.env_share);
       if (dqn != nullptr) {
         // Counted over the timed updates only (the loop's too).
         const UpdateProfile& after = dqn->profile();

@@ -692,6 +692,38 @@ TEST_CASE("a DQN acting beside its updates acts on the weights of its last sync"
   CHECK(acted == expected);
 }
 
+TEST_CASE("DQN's updates in a row learn as many update() calls do", "[agents][dqn][determinism]") {
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  DqnAgent in_a_row(env.data, spaces, toy_dqn(7));
+  DqnAgent one_by_one(env.data, spaces, toy_dqn(7));
+  const std::vector<std::vector<NamedValue>> before_learning = in_a_row.updates(2);
+  REQUIRE(before_learning.size() == 2);
+  CHECK(before_learning[0].empty());
+  CHECK(before_learning[1].empty());
+  train_planted(in_a_row, env, 2);  // past learning_starts
+  train_planted(one_by_one, env, 2);
+  const ObservationBatch observations = first_observations(env);
+  REQUIRE(torch::equal(in_a_row.q_values(observations), one_by_one.q_values(observations)));
+  // The second agent's minibatches come from the same replay stream, one
+  // update at a time: a batch drawn out of turn changes every update after it.
+  for (int count : {3, 1, 4}) {
+    const std::vector<std::vector<NamedValue>> figures = in_a_row.updates(count);
+    REQUIRE(static_cast<int>(figures.size()) == count);
+    for (const std::vector<NamedValue>& update : figures) {
+      const std::vector<NamedValue> expected = one_by_one.update();
+      REQUIRE(update.size() == expected.size());
+      REQUIRE_FALSE(update.empty());
+      for (std::size_t i = 0; i < update.size(); ++i) {
+        CHECK(update[i].name == expected[i].name);
+        CHECK(update[i].value == expected[i].value);
+      }
+    }
+  }
+  CHECK(torch::equal(in_a_row.q_values(observations), one_by_one.q_values(observations)));
+}
+
 // A DQN that offers no frozen copy, so train_agent() judges its epochs in turn.
 class JudgedInTurn : public Agent {
  public:
