@@ -120,7 +120,8 @@ class QNetworkImpl : public torch::nn::Module {
   std::vector<MatmulShape> products(int64_t batch, int64_t n_actions, bool backward) const;
 
  private:
-  // Values of the slots whose features [B, m, F] and items [B, m] are given.
+  // Values of the slots whose features [B, m, F] and items [B, m] are given
+  // (the items are read with slot embeddings only).
   torch::Tensor slot_values(const ObservationTensors& observations, const torch::Tensor& features,
                             const torch::Tensor& window);
 

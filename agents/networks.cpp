@@ -94,7 +94,7 @@ void copy_values(const torch::Tensor& values, std::vector<float>& out) {
 }
 
 torch::Tensor masked(const torch::Tensor& values, const torch::Tensor& mask) {
-  return values.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+  return torch::where(mask, values, -std::numeric_limits<float>::infinity());
 }
 
 EmbeddingTablesImpl::EmbeddingTablesImpl(const EnvData& data, int dim, bool trainable) {
