@@ -5,6 +5,7 @@
 #include <cmath>
 #include <deque>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -45,21 +46,31 @@ Evaluation judge(const RowMatrixXi& lists, const JudgedSplit& split, const std::
   return evaluate(lists, *split.held_out, *split.seen, split.candidates, ks);
 }
 
+namespace {
+
+// Users one judging of the valid lists plays in lockstep.
+constexpr int kJudgedUsers = 256;
+
+ListPolicy greedy_policy(Agent& agent) {
+  return [&agent](const ObservationBatch& observations, std::vector<int32_t>& actions,
+                  std::vector<float>& scores) {
+    // Greedy act() picks the best scored slot, so one forward serves both
+    // where the agent has scores.
+    if (agent.score_slots(observations, scores)) {
+      best_scored_slots(observations, scores, actions);
+    } else {
+      scores.clear();
+      agent.act(observations, /*explore=*/false, actions);
+    }
+  };
+}
+
+}  // namespace
+
 RerankedLists refine_lists(Agent& agent, const EnvData& data, EnvSettings env_settings,
                            Feedback feedback, int batch_users) {
   env_settings.feedback = feedback;
-  return rerank_lists(data, env_settings, batch_users,
-                      [&agent](const ObservationBatch& observations, std::vector<int32_t>& actions,
-                               std::vector<float>& scores) {
-                        // Greedy act() picks the best scored slot, so one
-                        // forward serves both where the agent has scores.
-                        if (agent.score_slots(observations, scores)) {
-                          best_scored_slots(observations, scores, actions);
-                        } else {
-                          scores.clear();
-                          agent.act(observations, /*explore=*/false, actions);
-                        }
-                      });
+  return rerank_lists(data, env_settings, batch_users, greedy_policy(agent));
 }
 
 void check_train_settings(const TrainSettings& settings) {
@@ -122,7 +133,11 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
   // for a valid split still in the making. Epochs are concluded in order, so
   // the records, the saved states and the stopping point stay those of
   // judging each epoch in turn.
-  std::deque<JudgedEpoch> judging;
+  // Every epoch re-ranks the same valid users: one env, kept between the
+  // judgings (which may overlap, so one at a time), keeps their pair terms.
+  std::mutex valid_reranker_mutex;
+  std::optional<ListReranker> valid_reranker;
+  std::deque<JudgedEpoch> judging;  // after the reranker: ends its judgings first
   // Records a judged epoch; true when patience stops training there.
   auto conclude = [&](JudgedEpoch& epoch) {
     EpochRecord& record = epoch.record;
@@ -151,10 +166,14 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
           judge(valid->data->lists, *valid, ks).value(Metric::kNdcg, settings.selection_k);
     }
     Agent& judged_agent = epoch.frozen ? *epoch.frozen : agent;
-    auto judge_lists = [&judged_agent, valid, &env_settings, &settings, &ks] {
-      return judge(
-          refine_lists(judged_agent, *valid->data, env_settings, settings.eval_feedback, 256).items,
-          *valid, ks);
+    auto judge_lists = [&, valid] {
+      const std::lock_guard<std::mutex> lock(valid_reranker_mutex);
+      if (!valid_reranker) {
+        EnvSettings judged_settings = env_settings;
+        judged_settings.feedback = settings.eval_feedback;
+        valid_reranker.emplace(*valid->data, judged_settings, kJudgedUsers);
+      }
+      return judge(valid_reranker->rerank(greedy_policy(judged_agent)).items, *valid, ks);
     };
     epoch.evaluation =
         std::async(epoch.frozen ? std::launch::async : std::launch::deferred, judge_lists);

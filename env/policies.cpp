@@ -89,18 +89,32 @@ void window_ceiling_policy(const ObservationBatch& observations, const EnvData& 
 
 RerankedLists rerank_lists(const EnvData& data, const EnvSettings& settings, int batch_users,
                            const ListPolicy& policy) {
+  return ListReranker(data, settings, batch_users).rerank(policy);
+}
+
+ListReranker::ListReranker(const EnvData& data, const EnvSettings& settings, int batch_users)
+    : data_(&data) {
+  const Eigen::Index length = data.lists.cols();
+  for (int32_t u = 0; u < data.n_users; ++u) {
+    if (length > 0 && data.lists(u, 0) >= 0) users_.push_back(u);
+  }
+  if (users_.empty()) return;
+  VecSettings vec;
+  vec.order = UserOrder::kSequential;
+  vec.users = users_;
+  vec.batch = std::min<int>(std::max(batch_users, 1), static_cast<int>(users_.size()));
+  vec.replays_users = true;
+  env_.emplace(data, settings, vec);
+}
+
+RerankedLists ListReranker::rerank(const ListPolicy& policy) {
+  const EnvData& data = *data_;
   const Eigen::Index length = data.lists.cols();
   RerankedLists out{RowMatrixXi::Constant(data.n_users, length, -1),
                     RowMatrixXf::Constant(data.n_users, length,
                                           std::numeric_limits<float>::quiet_NaN())};
-  VecSettings vec;
-  vec.order = UserOrder::kSequential;
-  for (int32_t u = 0; u < data.n_users; ++u) {
-    if (length > 0 && data.lists(u, 0) >= 0) vec.users.push_back(u);
-  }
-  if (vec.users.empty()) return out;
-  vec.batch = std::min<int>(std::max(batch_users, 1), static_cast<int>(vec.users.size()));
-  VecRecEnv env(data, settings, vec);
+  if (!env_) return out;
+  VecRecEnv& env = *env_;
   std::vector<Eigen::Index> picked(static_cast<std::size_t>(data.n_users), 0);
   std::vector<int32_t> actions, users;
   std::vector<int8_t> active;
@@ -128,7 +142,7 @@ RerankedLists rerank_lists(const EnvData& data, const EnvSettings& settings, int
       ++picked[u];
     }
   }
-  for (int32_t u : vec.users) {
+  for (int32_t u : users_) {
     Eigen::Index column = picked[u];
     const auto chosen = out.items.row(u).head(picked[u]);
     for (Eigen::Index j = 0; j < length && column < length; ++j) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -66,5 +67,20 @@ struct RerankedLists {
 /// the lists are what a user would be shown before reacting.
 RerankedLists rerank_lists(const EnvData& data, const EnvSettings& settings, int batch_users,
                            const ListPolicy& policy);
+
+/// rerank_lists() again and again over one env, for policies that change
+/// between calls (each epoch's valid lists): from the second call on, the
+/// env reads each user's pair terms from what it kept, and the lists are
+/// those rerank_lists() gives. `data` must outlive it.
+class ListReranker {
+ public:
+  ListReranker(const EnvData& data, const EnvSettings& settings, int batch_users);
+  RerankedLists rerank(const ListPolicy& policy);
+
+ private:
+  const EnvData* data_;
+  std::vector<int32_t> users_;    // those with a teacher list
+  std::optional<VecRecEnv> env_;  // none when no user has a list
+};
 
 }  // namespace trd

@@ -551,7 +551,7 @@ VecRecEnv::VecRecEnv(const EnvData& data, const EnvSettings& env_settings,
       env_settings_(env_settings),
       settings_(settings),
       rows_(data, env_settings, std::max(1, settings.batch),
-            /*cache_users=*/settings.order == UserOrder::kRandom) {
+            /*cache_users=*/settings.order == UserOrder::kRandom || settings.replays_users) {
   if (settings.batch < 1) throw InputError("batch must be at least 1");
   if (settings_.users.empty()) settings_.users = playable_users(data);
   if (settings_.users.empty()) {

@@ -288,6 +288,10 @@ struct VecSettings {
   int batch = 64;              ///< B sub-envs
   std::vector<int32_t> users;  ///< empty: every user with a rewarded item and a teacher list
   UserOrder order = UserOrder::kRandom;
+  /// The same users play again after reset() (an env kept between
+  /// re-rankings): keep their pair terms from their second episode on, as a
+  /// random order always does.
+  bool replays_users = false;
 };
 
 /// What one VecRecEnv::step reports, one entry per sub-env.
