@@ -171,10 +171,11 @@ pid_t spawn(std::vector<std::string> command, int stdin_fd, int stdout_fd, int s
 
 // Gives `child` a lower priority than the run's own threads (niceness 10
 // above this process'). The later stages' teachers are needed only by the
-// judge of the first epochs and by the report, while the learner's updates,
-// fed by the actor, are what the run waits on; at equal priority the
-// teachers took CPU from them on two busy cores. A teacher still gets every
-// core the run leaves idle, and a failure here costs only speed.
+// judge of the first epochs and by the report, and the pictures only at
+// the end, while the learner's updates, fed by the actor, are what the run
+// waits on; at equal priority the teachers and Python took CPU from them on
+// two busy cores. A child still gets every core the run leaves idle, and a
+// failure here costs only speed.
 void run_in_background(pid_t child) {
   constexpr int kBackgroundNiceness = 10;
   constexpr int kLowestPriority = 19;
@@ -291,8 +292,10 @@ class BackgroundTeacher {
 // started with the run so that the interpreter's start overlaps the stages:
 // it draws the learning curve when told that training ended and the
 // comparison once its stdin closes (eval.csv is written, the report's larger
-// files not yet). A run never fails for want of pictures: trd.plot says
-// itself when matplotlib is missing (exit 3), and Python when trd.plot is.
+// files not yet), in the background (run_in_background: loading matplotlib
+// and drawing take about 1.4 s of CPU). A run never fails for want of
+// pictures: trd.plot says itself when matplotlib is missing (exit 3), and
+// Python when trd.plot is.
 class Pictures {
  public:
   explicit Pictures(std::string out) : out_(std::move(out)) {
@@ -313,6 +316,7 @@ class Pictures {
     // Its stdout goes to stderr: stdout stays the report.
     child_ = spawn({TRD_PYTHON_EXECUTABLE, "-m", "trd.plot", "--follow", out_}, ends[0],
                    STDERR_FILENO, STDERR_FILENO);
+    if (child_ >= 0) run_in_background(child_);
     ::close(ends[0]);
     stdin_ = ends[1];
   }
