@@ -166,7 +166,8 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
           judge(valid->data->lists, *valid, ks).value(Metric::kNdcg, settings.selection_k);
     }
     Agent& judged_agent = epoch.frozen ? *epoch.frozen : agent;
-    auto judge_lists = [&, valid] {
+    auto judge_lists = [&judged_agent, valid, &env_settings, &settings, &ks,
+                        &valid_reranker_mutex, &valid_reranker] {
       const std::lock_guard<std::mutex> lock(valid_reranker_mutex);
       if (!valid_reranker) {
         EnvSettings judged_settings = env_settings;
