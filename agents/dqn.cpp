@@ -324,7 +324,13 @@ std::vector<std::vector<NamedValue>> DqnAgent::updates(int count) {
     try {
       figures[static_cast<std::size_t>(u)] = learn(batches[u % 2], clock);
     } catch (...) {
-      if (u + 1 < count) batch_worker_->wait();  // its task writes into `batches`
+      // Its task writes into `batches`; this update's error is the one to report.
+      if (u + 1 < count) {
+        try {
+          batch_worker_->wait();
+        } catch (...) {
+        }
+      }
       throw;
     }
     if (u + 1 < count) {

@@ -100,7 +100,10 @@ const int kUpdatesPerStep = TrainSettings{}.updates_per_step;
 // the agent readies an update's minibatch while the one before it learns
 // (DQN), it does so here as in training.
 void time_updates(Agent& agent) {
-  for (int u = 0; u < kUpdates; u += kUpdatesPerStep) agent.updates(kUpdatesPerStep);
+  const int per_step = std::max(1, kUpdatesPerStep);
+  for (int done = 0; done < kUpdates; done += per_step) {
+    agent.updates(std::min(per_step, kUpdates - done));
+  }
 }
 
 // The env the student trains on: ML-100K (or 100,000 synthetic

@@ -358,5 +358,18 @@ TEST_CASE("a reranker kept between calls gives rerank_lists' lists for each new 
       CHECK((kept.scores.array() == fresh.scores.array() || fresh.scores.array().isNaN()).all());
       CHECK(fresh.scores.array().isFinite().any());
     }
+    // Under kHits a picked rewarded item joins the history, which the kept
+    // terms must cover too.
+    int rewarded_picks = 0;
+    const RerankedLists teacher_order = reranker.rerank(
+        [](const ObservationBatch& observations, std::vector<int32_t>& actions,
+           std::vector<float>&) { teacher_policy(observations, actions); });
+    for (int32_t user = 0; user < data.n_users; ++user) {
+      for (int j = 0; j < settings.episode_length && teacher_order.items(user, j) >= 0; ++j) {
+        rewarded_picks += std::binary_search(data.rewarded.begin(user), data.rewarded.end(user),
+                                             teacher_order.items(user, j));
+      }
+    }
+    CHECK(rewarded_picks > 5);
   }
 }
