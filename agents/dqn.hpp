@@ -70,20 +70,6 @@ struct MatmulShape {
   double flops() const { return 2.0 * static_cast<double>(m * k * n) * count; }
 };
 
-/// Seconds between successive lap() calls: an update's phases.
-class PhaseClock {
- public:
-  double lap() {
-    const auto now = std::chrono::steady_clock::now();
-    const double seconds = std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-    return seconds;
-  }
-
- private:
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
 /// Where a DqnAgent's updates spent their time, summed over every update so
 /// far (`trd bench agent` prints it).
 struct UpdateProfile {
@@ -176,6 +162,20 @@ class DqnAgent : public Agent {
   QNetwork online_{nullptr}, target_{nullptr};
   std::shared_ptr<QNetworkImpl> actor_;  // what act() reads once sync_actor() made it
   double synced_epsilon_ = 0;            // epsilon() at the last sync, for update()'s report
+  /// Seconds between successive lap() calls: an update's phases.
+  class PhaseClock {
+   public:
+    double lap() {
+      const auto now = std::chrono::steady_clock::now();
+      const double seconds = std::chrono::duration<double>(now - last_).count();
+      last_ = now;
+      return seconds;
+    }
+
+   private:
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  };
+
   /// Flattens the online net's trainable parameters and starts Adam on them.
   void make_optimizer();
   /// One update from `batch`; `clock` times its phases into profile_.
