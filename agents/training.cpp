@@ -84,6 +84,14 @@ void check_train_settings(const TrainSettings& settings) {
   }
 }
 
+int epoch_in_progress(double done, int epochs) {
+  // done = ((epoch - 1) * steps + step) / (epochs * steps), step in [1, steps]:
+  // epoch = ceil(done * epochs), less a hair for an epoch's last step, whose
+  // quotient may round up past the whole number.
+  const int epoch = static_cast<int>(std::ceil(done * epochs - 1e-9));
+  return std::clamp(epoch, 1, epochs);
+}
+
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
                         const JudgedSplit& valid, const TrainSettings& settings,
                         const std::string& best_checkpoint,

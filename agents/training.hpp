@@ -82,6 +82,11 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
                         const std::function<void(double done)>& on_progress = {});
+/// The epoch (1-based, of `epochs`) whose step an `on_progress` call with
+/// `done` followed: what a progress line names while the epochs' judgings
+/// lag behind their steps (trd run's valid split is still being made).
+int epoch_in_progress(double done, int epochs);
+
 /// A valid split that may still be in the making while training starts
 /// (trd run fits the valid stage's teacher meanwhile).
 struct ValidSource {

@@ -51,8 +51,9 @@ std::optional<std::string> find_in_data_dirs(const std::string& relative,
                                              const std::string& data_dir_flag);
 
 /// Progress of long work on stderr with an estimate of the time left, from
-/// the rate so far: a live line rewritten in place on a terminal (a few times
-/// a second at most), else a plain line at most every `plain_interval_s`.
+/// the rate so far (once 1% of the work or 10 s have gone by): a live line
+/// rewritten in place on a terminal (a few times a second at most), else a
+/// plain line at most every `plain_interval_s`.
 class ProgressMeter {
  public:
   explicit ProgressMeter(std::string label, double plain_interval_s = 15.0);

@@ -183,7 +183,10 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   log << "epoch,mean_return,loss,exploration,valid_ndcg@" << training.selection_k
       << ",valid_precision@1,seconds,best\n";
   progress.emplace("trd train");
-  int epoch_running = 1;
+  // An epoch's line comes when it is judged, which may be epochs after its
+  // steps (trd run's valid split is still being made): its estimate of the
+  // time left goes by the steps done.
+  double steps_done = 0;
   const ValidSource valid_source{
       [&] { return !valid_knowledge_written.done || valid_knowledge_written.done(); },
       [&]() -> const JudgedSplit& { return valid.split(); }};
@@ -200,12 +203,13 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                       r.epoch, training.epochs, r.mean_return, r.loss, r.exploration,
                       training.selection_k, r.valid_ndcg, r.valid_precision1, r.seconds,
                       r.best ? "  *" : "");
-        progress->line(static_cast<double>(r.epoch) / training.epochs, line);
-        epoch_running = r.epoch + 1;
+        progress->line(steps_done, line);
       },
       [&](double done) {
-        progress->update(done, "(epoch " + std::to_string(epoch_running) + "/" +
-                                  std::to_string(training.epochs) + ")");
+        steps_done = done;
+        progress->update(done, "(epoch " +
+                                   std::to_string(epoch_in_progress(done, training.epochs)) + "/" +
+                                   std::to_string(training.epochs) + ")");
       });
 
   if (group && replicas.verify) {

@@ -600,6 +600,36 @@ TEST_CASE("a valid split fetched when needed is fetched once, after the first ep
   }
 }
 
+TEST_CASE("progress names the epoch being played, however far its judging lags",
+          "[agents][training]") {
+  // The share done as train_agent() reports it: 25 epochs, where the last
+  // step of epoch 7 gives 7 / 25 * 25 > 7 in doubles, and a long run's 10
+  // epochs of 14,741 steps.
+  for (const auto& [epochs, steps] : {std::pair<int, int64_t>{25, 7}, {10, 14741}}) {
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+      for (int64_t step = 1; step <= steps; ++step) {
+        const double done =
+            static_cast<double>((epoch - 1) * steps + step) / static_cast<double>(epochs * steps);
+        REQUIRE(epoch_in_progress(done, epochs) == epoch);
+      }
+    }
+  }
+  // And as train_agent() reports it.
+  const PlantedEnv env = planted_env(16);
+  TeacherAgent agent;
+  TrainSettings settings = toy_training(3);
+  settings.batch_users = 4;  // several steps an epoch
+  std::vector<double> dones;
+  train_agent(agent, env.data, env.settings, env.split(), settings, "", {},
+              [&](double done) { dones.push_back(done); });
+  REQUIRE(dones.size() % 3 == 0);
+  const std::size_t steps = dones.size() / 3;
+  REQUIRE(steps > 1);
+  for (std::size_t k = 0; k < dones.size(); ++k) {
+    CHECK(epoch_in_progress(dones[k], 3) == static_cast<int>(k / steps) + 1);
+  }
+}
+
 TEST_CASE("patience stops training that many epochs after the last better valid NDCG",
           "[agents][training]") {
   const PlantedEnv env = planted_env(16);
