@@ -159,11 +159,12 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
       if (!best_checkpoint.empty()) (epoch.frozen ? *epoch.frozen : agent).save(best_checkpoint);
     }
     record.seconds = seconds_since(start);
-    result.epochs.push_back(record);
-    if (on_epoch) on_epoch(record);
     // Every rank judges the same weights on the same lists, so all stop together.
     result.stopped_early = settings.patience > 0 && record.epoch < settings.epochs &&
                            record.epoch - result.best_epoch >= settings.patience;
+    record.last = result.stopped_early || record.epoch == settings.epochs;
+    result.epochs.push_back(record);
+    if (on_epoch) on_epoch(record);
     return result.stopped_early;
   };
   // Starts judging `epoch`, on its frozen copy's own thread where it has one.

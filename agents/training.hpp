@@ -55,6 +55,7 @@ struct EpochRecord {
   double valid_precision1 = 0;
   double seconds = 0;  ///< wall time since training started
   bool best = false;   ///< the best epoch so far (its state was saved)
+  bool last = false;   ///< training ends with it (the last epoch, or patience stops there)
 };
 
 struct TrainResult {

@@ -157,7 +157,7 @@ std::string ProgressMeter::eta(double fraction) const {
   constexpr double kSecondsBeforeEstimate = 10.0;
   const double elapsed = now_seconds() - start_;
   if (fraction >= 1) return "done in " + duration_text(elapsed);
-  if (fraction < kFractionBeforeEstimate && elapsed < kSecondsBeforeEstimate) {
+  if (fraction <= 0 || (fraction < kFractionBeforeEstimate && elapsed < kSecondsBeforeEstimate)) {
     return duration_text(elapsed) + " so far";
   }
   return duration_text(elapsed) + " so far, about " +

@@ -185,7 +185,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
   progress.emplace("trd train");
   // An epoch's line comes when it is judged, which may be epochs after its
   // steps (trd run's valid split is still being made): its estimate of the
-  // time left goes by the steps done.
+  // time left goes by the steps done, and there is none once patience stops.
   double steps_done = 0;
   const ValidSource valid_source{
       [&] { return !valid_knowledge_written.done || valid_knowledge_written.done(); },
@@ -203,7 +203,7 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                       r.epoch, training.epochs, r.mean_return, r.loss, r.exploration,
                       training.selection_k, r.valid_ndcg, r.valid_precision1, r.seconds,
                       r.best ? "  *" : "");
-        progress->line(steps_done, line);
+        progress->line(r.last ? 1.0 : steps_done, line);
       },
       [&](double done) {
         steps_done = done;

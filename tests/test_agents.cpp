@@ -640,14 +640,24 @@ TEST_CASE("patience stops training that many epochs after the last better valid 
     return train_agent(agent, env.data, env.settings, env.split(), settings, "",
                        [&](const EpochRecord& record) { agent.planted = record.epoch >= 2; });
   };
+  // Only the epoch training ends with says so.
+  const auto last_epochs = [](const TrainResult& result) {
+    std::vector<int> last;
+    for (const EpochRecord& record : result.epochs) {
+      if (record.last) last.push_back(record.epoch);
+    }
+    return last;
+  };
   const TrainResult patient = train(2);
   CHECK(patient.best_epoch == 3);  // epoch 2 ties epoch 1, so it is no better
   CHECK(patient.epochs.size() == 5);
   CHECK(patient.stopped_early);
+  CHECK(last_epochs(patient) == std::vector<int>{5});
   const TrainResult every_epoch = train(0);
   CHECK(every_epoch.best_epoch == 3);
   CHECK(every_epoch.epochs.size() == 10);
   CHECK_FALSE(every_epoch.stopped_early);
+  CHECK(last_epochs(every_epoch) == std::vector<int>{10});
   // Stopping on the last epoch is not stopping early.
   const TrainResult last = [&] {
     LateLearner agent;
