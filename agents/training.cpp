@@ -84,19 +84,11 @@ void check_train_settings(const TrainSettings& settings) {
   }
 }
 
-int epoch_in_progress(double done, int epochs) {
-  // done = ((epoch - 1) * steps + step) / (epochs * steps), step in [1, steps]:
-  // epoch = ceil(done * epochs), less a hair for an epoch's last step, whose
-  // quotient may round up past the whole number.
-  const int epoch = static_cast<int>(std::ceil(done * epochs - 1e-9));
-  return std::clamp(epoch, 1, epochs);
-}
-
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
                         const JudgedSplit& valid, const TrainSettings& settings,
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
-                        const std::function<void(double done)>& on_progress) {
+                        const std::function<void(double done, int epoch)>& on_progress) {
   const ValidSource ready_now{[] { return true; }, [&]() -> const JudgedSplit& { return valid; }};
   return train_agent(agent, train, env_settings, ready_now, settings, best_checkpoint, on_epoch,
                      on_progress);
@@ -106,7 +98,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                         const ValidSource& valid_source, const TrainSettings& settings,
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
-                        const std::function<void(double done)>& on_progress) {
+                        const std::function<void(double done, int epoch)>& on_progress) {
   check_train_settings(settings);
   const auto start = std::chrono::steady_clock::now();
   const int world_size = settings.replicas != nullptr ? settings.replicas->world_size() : 1;
@@ -267,7 +259,8 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
       }
       if (on_progress) {
         on_progress(static_cast<double>((epoch - 1) * steps_per_epoch + s + 1) /
-                    static_cast<double>(settings.epochs * steps_per_epoch));
+                        static_cast<double>(settings.epochs * steps_per_epoch),
+                    epoch);
       }
     }
     if (overlap) {

@@ -76,18 +76,14 @@ void check_train_settings(const TrainSettings& settings);
 /// each; the best epoch's state is saved to
 /// `best_checkpoint` and reloaded at the end (an empty path: nothing is saved
 /// and the agent keeps the last epoch's state, as on ranks other than 0). `on_epoch` sees every
-/// record; `on_progress`, when given, the share of all epochs' env steps done, after every step
+/// record; `on_progress`, when given, the share of all epochs' env steps done and the epoch
+/// being played (judging may lag epochs behind it), after every step
 /// (for a progress line: it must be cheap).
 TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& env_settings,
                         const JudgedSplit& valid, const TrainSettings& settings,
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
-                        const std::function<void(double done)>& on_progress = {});
-/// The epoch (1-based, of `epochs`) whose step an `on_progress` call with
-/// `done` followed: what a progress line names while the epochs' judgings
-/// lag behind their steps (trd run's valid split is still being made).
-int epoch_in_progress(double done, int epochs);
-
+                        const std::function<void(double done, int epoch)>& on_progress = {});
 /// A valid split that may still be in the making while training starts
 /// (trd run fits the valid stage's teacher meanwhile).
 struct ValidSource {
@@ -105,7 +101,7 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
                         const ValidSource& valid_source, const TrainSettings& settings,
                         const std::string& best_checkpoint,
                         const std::function<void(const EpochRecord&)>& on_epoch,
-                        const std::function<void(double done)>& on_progress = {});
+                        const std::function<void(double done, int epoch)>& on_progress = {});
 
 /// Every user's teacher list re-ranked by the greedy agent (rerank_lists()
 /// with the agent as policy and its score_slots() as scores), built with

@@ -205,11 +205,10 @@ nlohmann::json train_into(const po::variables_map& v, const std::string& dataset
                       r.best ? "  *" : "");
         progress->line(r.last ? 1.0 : steps_done, line);
       },
-      [&](double done) {
+      [&](double done, int epoch) {
         steps_done = done;
-        progress->update(done, "(epoch " +
-                                   std::to_string(epoch_in_progress(done, training.epochs)) + "/" +
-                                   std::to_string(training.epochs) + ")");
+        progress->update(
+            done, "(epoch " + std::to_string(epoch) + "/" + std::to_string(training.epochs) + ")");
       });
 
   if (group && replicas.verify) {

@@ -602,31 +602,32 @@ TEST_CASE("a valid split fetched when needed is fetched once, after the first ep
 
 TEST_CASE("progress names the epoch being played, however far its judging lags",
           "[agents][training]") {
-  // The share done as train_agent() reports it: 25 epochs, where the last
-  // step of epoch 7 gives 7 / 25 * 25 > 7 in doubles, and a long run's 10
-  // epochs of 14,741 steps.
-  for (const auto& [epochs, steps] : {std::pair<int, int64_t>{25, 7}, {10, 14741}}) {
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
-      for (int64_t step = 1; step <= steps; ++step) {
-        const double done =
-            static_cast<double>((epoch - 1) * steps + step) / static_cast<double>(epochs * steps);
-        REQUIRE(epoch_in_progress(done, epochs) == epoch);
-      }
-    }
-  }
-  // And as train_agent() reports it.
+  // A split that is never ready until training ends, and frozen copies
+  // judged on other threads: no epoch is judged before the last one's steps.
+  const ThreadScope threads(1);
   const PlantedEnv env = planted_env(16);
-  TeacherAgent agent;
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  DqnAgent agent(env.data, spaces, toy_dqn(8));
+  const JudgedSplit split = env.split();
+  const ValidSource never_ready{[] { return false; },
+                                [&]() -> const JudgedSplit& { return split; }};
   TrainSettings settings = toy_training(3);
   settings.batch_users = 4;  // several steps an epoch
-  std::vector<double> dones;
-  train_agent(agent, env.data, env.settings, env.split(), settings, "", {},
-              [&](double done) { dones.push_back(done); });
-  REQUIRE(dones.size() % 3 == 0);
-  const std::size_t steps = dones.size() / 3;
-  REQUIRE(steps > 1);
-  for (std::size_t k = 0; k < dones.size(); ++k) {
-    CHECK(epoch_in_progress(dones[k], 3) == static_cast<int>(k / steps) + 1);
+  std::vector<std::pair<double, int>> steps;
+  std::vector<std::size_t> steps_when_judged;
+  const std::string checkpoint = temporary_path("progress");
+  train_agent(
+      agent, env.data, env.settings, never_ready, settings, checkpoint,
+      [&](const EpochRecord&) { steps_when_judged.push_back(steps.size()); },
+      [&](double done, int epoch) { steps.emplace_back(done, epoch); });
+  std::filesystem::remove(checkpoint);
+  CHECK(steps_when_judged == std::vector<std::size_t>(3, steps.size()));
+  REQUIRE(steps.size() % 3 == 0);
+  const std::size_t per_epoch = steps.size() / 3;
+  REQUIRE(per_epoch > 1);
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    CHECK(steps[k].first == Approx(static_cast<double>(k + 1) / static_cast<double>(steps.size())));
+    CHECK(steps[k].second == static_cast<int>(k / per_epoch) + 1);
   }
 }
 
