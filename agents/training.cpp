@@ -208,6 +208,10 @@ TrainResult train_agent(Agent& agent, const EnvData& train, const EnvSettings& e
     before = env.observations();
     agent.act(before, /*explore=*/true, actions);
     env.step(actions.data());
+    // The env computes features on read: read them here, on the actor's
+    // thread where there is one, not in observe() on the learner's.
+    env.observations();
+    env.final_observations();
   };
   // Where the agent can act beside its updates, each step after the first
   // is played on a second thread while the step before it learns, on the

@@ -179,11 +179,26 @@ int bench_teacher(const po::variables_map& values) {
   return kExitOk;
 }
 
+// The policies bench env steps with. Only the last reads the slot features,
+// which the env computes on read.
+enum class BenchPolicy { kTeacher, kRandom, kRandomReadingFeatures };
+
+const char* policy_name(BenchPolicy policy) {
+  switch (policy) {
+    case BenchPolicy::kTeacher:
+      return "teacher";
+    case BenchPolicy::kRandom:
+      return "random";
+    case BenchPolicy::kRandomReadingFeatures:
+      return "random+read";
+  }
+  return "";
+}
+
 // User-steps per second of a policy over `threads` VecRecEnvs of `batch` users
 // each (random user order), `user_steps` in all; median of `repeat` runs.
 double env_user_steps_per_second(const EnvData& data, const EnvSettings& settings, int batch,
-                                 int threads, bool random_policy_chosen, int64_t user_steps,
-                                 int repeat) {
+                                 int threads, BenchPolicy policy, int64_t user_steps, int repeat) {
   VecSettings vec;
   vec.batch = batch;
   const int64_t steps_per_thread = std::max<int64_t>(1, user_steps / threads / batch);
@@ -192,12 +207,17 @@ double env_user_steps_per_second(const EnvData& data, const EnvSettings& setting
     env.reset(/*seed=*/static_cast<uint64_t>(id) * 1000);
     std::vector<int32_t> actions;
     std::mt19937_64 rng(static_cast<uint64_t>(id));
-    const ObservationBatch& obs = env.observations();
     for (int64_t step = 0; step < steps_per_thread; ++step) {
-      if (random_policy_chosen) {
-        random_policy(obs, rng, actions);
-      } else {
-        teacher_policy(obs, actions);
+      switch (policy) {
+        case BenchPolicy::kTeacher:
+          teacher_policy(env.observations_without_features(), actions);
+          break;
+        case BenchPolicy::kRandom:
+          random_policy(env.observations_without_features(), rng, actions);
+          break;
+        case BenchPolicy::kRandomReadingFeatures:
+          random_policy(env.observations(), rng, actions);
+          break;
       }
       env.step(actions.data());
     }
@@ -231,7 +251,8 @@ int bench_env(const po::variables_map& values) {
   std::cout << "trd bench env: user-steps per second, median of " << repeat << " runs of "
             << kUserSteps << " user-steps, n_actions 20, H 5, K 10, random user order, on "
             << machine_description()
-            << "; features: the default slot features, or none (the episode mechanics alone)\n";
+            << "; features: the default slot features, or none (the episode mechanics alone), "
+               "computed only for random+read, the random policy reading them every step\n";
   std::vector<std::pair<std::string, Dataset>> datasets;
   if (auto ml100k = find_in_data_dirs("ml-100k/u.data", values["data-dir"].as<std::string>())) {
     PrepareSettings settings;
@@ -249,19 +270,22 @@ int bench_env(const po::variables_map& values) {
     for (const char* features : {"default", "none"}) {
       EnvSettings settings;
       settings.features = parse_slot_features(features, "--features");
-      for (const char* policy : {"teacher", "random"}) {
+      for (BenchPolicy chosen :
+           {BenchPolicy::kTeacher, BenchPolicy::kRandom, BenchPolicy::kRandomReadingFeatures}) {
+        // Without features, reading them is the random policy again.
+        if (settings.features.empty() && chosen == BenchPolicy::kRandomReadingFeatures) continue;
+        const char* policy = policy_name(chosen);
         for (int threads : {1, 2}) {
           for (int batch : {1, 64, 1024}) {
-            const double rate =
-                env_user_steps_per_second(data, settings, batch, threads,
-                                          std::string(policy) == "random", kUserSteps, repeat);
+            const double rate = env_user_steps_per_second(data, settings, batch, threads, chosen,
+                                                          kUserSteps, repeat);
             report["runs"].push_back({{"dataset", name},
                                       {"features", features},
                                       {"policy", policy},
                                       {"threads", threads},
                                       {"batch", batch},
                                       {"user_steps_per_s", rate}});
-            std::printf("  %-9s features %-7s %-7s threads %d  B %4d: %6.2f M user-steps/s\n",
+            std::printf("  %-9s features %-7s %-11s threads %d  B %4d: %6.2f M user-steps/s\n",
                         name.c_str(), features, policy, threads, batch, rate / 1e6);
             // The headline figure per policy: default features, one core,
             // B = 1024, the first dataset.

@@ -197,6 +197,13 @@ Observation ObservationBatch::row(int r) const {
 }
 
 void ObservationBatch::copy_row(const ObservationBatch& source, int from, int to) {
+  copy_row_except_features(source, from, to);
+  const std::ptrdiff_t f_from = static_cast<std::ptrdiff_t>(from) * n_actions * n_features;
+  std::copy_n(source.features.begin() + f_from, n_actions * n_features,
+              features.begin() + static_cast<std::ptrdiff_t>(to) * n_actions * n_features);
+}
+
+void ObservationBatch::copy_row_except_features(const ObservationBatch& source, int from, int to) {
   user[to] = source.user[from];
   t[to] = source.t[from];
   active[to] = source.active[from];
@@ -208,8 +215,6 @@ void ObservationBatch::copy_row(const ObservationBatch& source, int from, int to
   std::copy_n(source.mask.begin() + a_from, n_actions, mask.begin() + a_to);
   std::copy_n(source.teacher_score.begin() + a_from, n_actions, teacher_score.begin() + a_to);
   std::copy_n(source.teacher_rank.begin() + a_from, n_actions, teacher_rank.begin() + a_to);
-  std::copy_n(source.features.begin() + a_from * n_features, n_actions * n_features,
-              features.begin() + a_to * n_features);
 }
 
 void ObservationBatch::prefetch_row(int row) const {
@@ -253,14 +258,19 @@ EpisodeRows::EpisodeRows(const EnvData& data, const EnvSettings& settings, int b
       features_(settings.features, settings.history_length, settings.n_actions,
                 settings.episode_length, FeatureView(data).similarity(), data.transitions,
                 data.past, data.n_items),
+      ranks_per_row_(settings.n_actions + settings.episode_length),
+      raw_by_rank_(static_cast<std::size_t>(batch) * ranks_per_row_ * features_.width()),
+      raw_version_(static_cast<std::size_t>(batch) * ranks_per_row_, 0),
+      history_version_(static_cast<std::size_t>(batch), 0),
+      features_stale_(static_cast<std::size_t>(batch), 0),
+      window_raw_(static_cast<std::size_t>(settings.n_actions) * features_.width()),
       next_(static_cast<std::size_t>(batch), 0),
       cache_users_(cache_users && features_.reads_pairs()),
       history_pool_(static_cast<std::size_t>(batch) * settings.history_length, -1),
-      row_kept_(static_cast<std::size_t>(batch), 0),
+      row_kept_(static_cast<std::size_t>(batch), kNotLookedUp),
       recent_(static_cast<std::size_t>(settings.history_length)),
       slot_terms_(static_cast<std::size_t>(settings.history_length)) {
   obs_.resize(batch, settings.history_length, settings.n_actions, data.n_items, features_.width());
-  raw_features_.assign(obs_.features.size(), 0.0f);
   if (cache_users_) user_terms_.resize(static_cast<std::size_t>(data.n_users));
 }
 
@@ -324,7 +334,7 @@ void EpisodeRows::slot_raw_values(int row, int slot, float* out) {
   const int32_t rank = obs_.teacher_rank[a];
   const int32_t* history = obs_.history.data() + static_cast<std::ptrdiff_t>(row) * h;
   int n_recent = 0;
-  if (cache_users_ && row_kept_[row]) {
+  if (cache_users_ && row_kept_[row] == kKept) {
     const UserTerms& entry = user_terms_[static_cast<std::size_t>(obs_.user[row])];
     const PairTerms* rank_terms =
         terms_.data() + entry.offset + static_cast<int64_t>(rank) * entry.pool_size;
@@ -342,19 +352,56 @@ void EpisodeRows::slot_raw_values(int row, int slot, float* out) {
   features_.slot_values(slot_terms_.data(), n_recent, item, obs_.teacher_score[a], rank, out);
 }
 
-void EpisodeRows::fill_features(int row) {
-  const int width = features_.width();
-  if (width == 0) return;
-  const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * settings_.n_actions;
-  float* raw = raw_features_.data() + a * width;
-  for (int slot = 0; slot < settings_.n_actions; ++slot) {
-    if (obs_.mask[a + slot]) {
-      slot_raw_values(row, slot, raw + slot * width);
-    } else {
-      std::fill_n(raw + slot * width, width, 0.0f);
+void EpisodeRows::history_changed(int row) { history_version_[row] = ++last_version_; }
+
+void EpisodeRows::look_up_kept_terms(int row) {
+  const int32_t user = obs_.user[row];
+  UserTerms& entry = user_terms_[static_cast<std::size_t>(user)];
+  // A user's terms are kept from the second episode whose features are read
+  // on: one that plays once (a large dataset's short training), or whose
+  // features no policy reads, never pays for building them.
+  if (entry.offset < 0 && entry.read && !cache_full_) keep_user_terms(user);
+  entry.read = true;
+  row_kept_[row] = entry.offset >= 0 ? kKept : kNotKept;
+  if (row_kept_[row] == kKept) {
+    const int h = settings_.history_length;
+    const int32_t* history = obs_.history.data() + static_cast<std::ptrdiff_t>(row) * h;
+    int32_t* pools = history_pool_.data() + static_cast<std::ptrdiff_t>(row) * h;
+    for (int j = 0; j < h; ++j) {
+      pools[j] = history[j] == data_->n_items ? -1 : pool_index(user, history[j]);
     }
   }
-  features_.finish(obs_.t[row], obs_.mask.data() + a, raw, obs_.features.data() + a * width);
+}
+
+void EpisodeRows::compute_features(int row) {
+  if (cache_users_ && row_kept_[row] == kNotLookedUp) look_up_kept_terms(row);
+  const int width = features_.width();
+  const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * settings_.n_actions;
+  const std::ptrdiff_t first_rank = static_cast<std::ptrdiff_t>(row) * ranks_per_row_;
+  const uint64_t version = history_version_[row];
+  for (int slot = 0; slot < settings_.n_actions; ++slot) {
+    if (!obs_.mask[a + slot]) continue;  // finish() reads no invalid slot
+    const std::ptrdiff_t rank = first_rank + obs_.teacher_rank[a + slot];
+    float* raw = raw_by_rank_.data() + rank * width;
+    if (raw_version_[rank] != version) {
+      slot_raw_values(row, slot, raw);
+      raw_version_[rank] = version;
+    }
+    std::copy_n(raw, width, window_raw_.data() + slot * width);
+  }
+  features_.finish(obs_.t[row], obs_.mask.data() + a, window_raw_.data(),
+                   obs_.features.data() + a * width);
+  features_stale_[row] = 0;
+}
+
+const ObservationBatch& EpisodeRows::observations() {
+  if (any_stale_) {
+    for (int row = 0; row < obs_.batch; ++row) {
+      if (features_stale_[row]) compute_features(row);
+    }
+    any_stale_ = false;
+  }
+  return obs_;
 }
 
 void EpisodeRows::start(int row, int32_t user) {
@@ -370,18 +417,7 @@ void EpisodeRows::start(int row, int32_t user) {
   const int64_t kept = std::min<int64_t>(n_past, h);
   std::fill(history, history + (h - kept), pad);
   std::copy(data_->past.end(user) - kept, data_->past.end(user), history + (h - kept));
-  if (cache_users_) {
-    // A user's terms are kept from its second episode on: one that plays
-    // once (a large dataset's short training) never pays for building them.
-    UserTerms& entry = user_terms_[static_cast<std::size_t>(user)];
-    if (entry.offset < 0 && entry.played && !cache_full_) keep_user_terms(user);
-    entry.played = true;
-    row_kept_[row] = entry.offset >= 0;
-    if (row_kept_[row]) {
-      int32_t* pools = history_pool_.data() + static_cast<std::ptrdiff_t>(row) * h;
-      for (int j = 0; j < h; ++j) pools[j] = history[j] == pad ? -1 : pool_index(user, history[j]);
-    }
-  }
+  row_kept_[row] = kNotLookedUp;
   // The window: the head of the teacher list.
   const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * n_actions;
   const int64_t list_length = data_->lists.cols();
@@ -395,7 +431,21 @@ void EpisodeRows::start(int row, int32_t user) {
     if (filled) ++next;
   }
   next_[row] = next;
-  fill_features(row);
+  history_changed(row);
+  features_stale_[row] = features_.width() > 0;
+  any_stale_ = any_stale_ || features_stale_[row];
+}
+
+void EpisodeRows::idle(int row) {
+  obs_.active[row] = 0;
+  const int n_actions = settings_.n_actions;
+  const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * n_actions;
+  std::fill_n(obs_.mask.begin() + a, n_actions, 0);
+  std::fill_n(obs_.window.begin() + a, n_actions, data_->n_items);
+  std::fill_n(obs_.teacher_score.begin() + a, n_actions, 0.0f);
+  std::fill_n(obs_.teacher_rank.begin() + a, n_actions, -1);
+  std::fill_n(obs_.features.begin() + a * obs_.n_features, n_actions * obs_.n_features, 0.0f);
+  features_stale_[row] = 0;
 }
 
 bool EpisodeRows::is_rewarded(int32_t user, int32_t item, float* rating) const {
@@ -451,18 +501,17 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
     int32_t* history = obs_.history.data() + static_cast<std::ptrdiff_t>(row) * h;
     std::copy(history + 1, history + h, history);
     history[h - 1] = info.item;
-    if (cache_users_ && row_kept_[row]) {
+    if (cache_users_ && row_kept_[row] == kKept) {
       int32_t* pools = history_pool_.data() + static_cast<std::ptrdiff_t>(row) * h;
       std::copy(pools + 1, pools + h, pools);
       pools[h - 1] = pool_index(user, info.item);
     }
+    history_changed(row);
   }
   // The chosen slot leaves; the rest keep their order; the next unused list
   // item enters at the back of the valid slots.
   int valid = 0;
   while (valid < n_actions && obs_.mask[a + valid]) ++valid;
-  const int width = features_.width();
-  float* raw = raw_features_.data() + a * width;
   const auto close_gap = [&](auto& values) {
     std::copy(values.begin() + a + action + 1, values.begin() + a + valid,
               values.begin() + a + action);
@@ -470,7 +519,6 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
   close_gap(obs_.window);
   close_gap(obs_.teacher_score);
   close_gap(obs_.teacher_rank);
-  std::copy(raw + (action + 1) * width, raw + valid * width, raw + action * width);
   const int back = valid - 1;
   int64_t& next = next_[row];
   const bool refill = next < data_->lists.cols() && data_->lists(user, next) >= 0;
@@ -481,18 +529,8 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
   if (refill) ++next;
 
   obs_.t[row] = t + 1;
-  if (width > 0 && history_changes) {
-    fill_features(row);
-  } else if (width > 0) {
-    // Only the slot that entered has new raw values.
-    float* entered = raw + back * width;
-    if (refill) {
-      slot_raw_values(row, back, entered);
-    } else {
-      std::fill_n(entered, width, 0.0f);
-    }
-    features_.finish(obs_.t[row], obs_.mask.data() + a, raw, obs_.features.data() + a * width);
-  }
+  features_stale_[row] = features_.width() > 0;
+  any_stale_ = any_stale_ || features_stale_[row];
   terminated = t >= settings_.episode_length;
   truncated = !terminated && !obs_.mask[a];
   return reward;
@@ -568,6 +606,8 @@ VecRecEnv::VecRecEnv(const EnvData& data, const EnvSettings& env_settings,
   }
   final_.resize(settings.batch, env_settings.history_length, env_settings.n_actions, data.n_items,
                 rows_.features().width());
+  final_stale_.assign(settings.batch, 0);
+  final_raw_.resize(static_cast<std::size_t>(env_settings.n_actions) * rows_.features().width());
   result_.reward.assign(settings.batch, 0.0f);
   result_.terminated.assign(settings.batch, 0);
   result_.truncated.assign(settings.batch, 0);
@@ -600,18 +640,11 @@ void VecRecEnv::next_episode(int row) {
     return;
   }
   // Every user of this row has played: the row idles with an empty window.
-  ObservationBatch& obs = rows_.observations();
-  obs.active[row] = 0;
-  const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * obs.n_actions;
-  std::fill_n(obs.mask.begin() + a, obs.n_actions, 0);
-  std::fill_n(obs.window.begin() + a, obs.n_actions, data_->n_items);
-  std::fill_n(obs.teacher_score.begin() + a, obs.n_actions, 0.0f);
-  std::fill_n(obs.teacher_rank.begin() + a, obs.n_actions, -1);
-  std::fill_n(obs.features.begin() + a * obs.n_features, obs.n_actions * obs.n_features, 0.0f);
+  rows_.idle(row);
 }
 
 const StepBatch& VecRecEnv::step(const int32_t* actions) {
-  ObservationBatch& obs = rows_.observations();
+  const ObservationBatch& obs = rows_.mechanics();
   // Every action is checked before any row moves, so a bad one leaves the
   // whole batch as it was.
   for (int row = 0; row < settings_.batch; ++row) {
@@ -629,15 +662,34 @@ const StepBatch& VecRecEnv::step(const int32_t* actions) {
     result_.item[row] = info.item;
     result_.hit[row] = info.hit;
     if (terminated || truncated) {
-      final_.copy_row(obs, row, row);
+      final_.copy_row_except_features(obs, row, row);
+      final_stale_[row] = rows_.features().width() > 0;
       next_episode(row);
     }
   }
   return result_;
 }
 
+const ObservationBatch& VecRecEnv::final_observations() const {
+  // The row has started its next episode, so its features come from the
+  // final observation's own fields; they are the same values.
+  const SlotFeatures& features = rows_.features();
+  const int h = final_.history_length;
+  const int n_actions = final_.n_actions;
+  for (int row = 0; row < final_.batch; ++row) {
+    if (!final_stale_[row]) continue;
+    const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(row) * n_actions;
+    features.fill(final_.t[row], final_.history.data() + static_cast<std::ptrdiff_t>(row) * h,
+                  final_.window.data() + a, final_.mask.data() + a, final_.teacher_score.data() + a,
+                  final_.teacher_rank.data() + a, final_raw_.data(),
+                  final_.features.data() + a * final_.n_features);
+    final_stale_[row] = 0;
+  }
+  return final_;
+}
+
 bool VecRecEnv::all_done() const {
-  const std::vector<int8_t>& active = rows_.observations().active;
+  const std::vector<int8_t>& active = rows_.mechanics().active;
   return std::none_of(active.begin(), active.end(), [](int8_t a) { return a != 0; });
 }
 

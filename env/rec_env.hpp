@@ -179,6 +179,8 @@ struct ObservationBatch {
   Observation row(int row) const;
   /// Copies row `from` of `source` into row `to`.
   void copy_row(const ObservationBatch& source, int from, int to);
+  /// The same, leaving row `to`'s features as they were.
+  void copy_row_except_features(const ObservationBatch& source, int from, int to);
   /// Asks the cache for the start of each of row `row`'s arrays, ahead of a
   /// copy_row() from it.
   void prefetch_row(int row) const;
@@ -193,17 +195,24 @@ class EpisodeRows {
  public:
   /// With `cache_users`, each user's pair lookups (SlotFeatures::pair_terms
   /// of its first n_actions + episode_length list items with every item
-  /// that can enter its history) are kept from its second episode on, for
-  /// envs that play the same users many times; the observations are the
-  /// same either way.
+  /// that can enter its history) are kept from the second of its episodes
+  /// whose features are read, for envs that play the same users many times;
+  /// the observations are the same either way.
   EpisodeRows(const EnvData& data, const EnvSettings& settings, int batch,
               bool cache_users = false);
 
-  ObservationBatch& observations() { return obs_; }
-  const ObservationBatch& observations() const { return obs_; }
+  /// Every row's observation. A row's slot features are computed here, on
+  /// the first read after start() or advance() changed its row, so a caller
+  /// that never reads them does not pay for them.
+  const ObservationBatch& observations();
+  /// The rows with `features` possibly out of date: every other field is
+  /// current.
+  const ObservationBatch& mechanics() const { return obs_; }
   const SlotFeatures& features() const { return features_; }
   /// Starts `user`'s episode in row `row`.
   void start(int row, int32_t user);
+  /// Leaves row `row` idle: inactive, with an empty window.
+  void idle(int row);
   /// InputError unless `action` is a valid, unmasked slot of row `row`.
   void check_action(int row, int action) const;
   /// Plays `action` in row `row`; InputError for an invalid or masked slot.
@@ -217,7 +226,7 @@ class EpisodeRows {
     int64_t offset = -1;  // -1: not kept (not met yet, or the cache is full)
     int64_t pool = 0;
     int32_t pool_size = 0;
-    bool played = false;  // an episode of the user has started before
+    bool read = false;  // the features of an episode of the user have been read before
   };
 
   bool is_rewarded(int32_t user, int32_t item, float* rating) const;
@@ -225,21 +234,37 @@ class EpisodeRows {
   int32_t pool_index(int32_t user, int32_t item) const;
   /// Raw values of valid slot `slot` of row `row` into `out`.
   void slot_raw_values(int row, int slot, float* out);
-  void fill_features(int row);
+  /// A new history for row `row`: every slot's raw values are out of date.
+  void history_changed(int row);
+  void look_up_kept_terms(int row);
+  void compute_features(int row);
 
   const EnvData* data_;
   EnvSettings settings_;
   SlotFeatures features_;
   ObservationBatch obs_;
-  std::vector<float> raw_features_;  // [B, n_actions, width] before standardising
-  std::vector<int64_t> next_;        // [B] next unused index into each row's teacher list
+  // Raw (unstandardised) slot values are kept by list rank, which a slot
+  // keeps while the window closes up around it, so a step moves none of
+  // them; `raw_version_` says for which history each was computed.
+  int ranks_per_row_;                      // n_actions + K: the list ranks an episode can show
+  std::vector<float> raw_by_rank_;         // [B, ranks_per_row_, width]
+  std::vector<uint64_t> raw_version_;      // [B, ranks_per_row_]; 0: never computed
+  std::vector<uint64_t> history_version_;  // [B] a number no earlier history of any row had
+  uint64_t last_version_ = 0;
+  std::vector<int8_t> features_stale_;  // [B] features not computed since the row changed
+  bool any_stale_ = false;
+  std::vector<float> window_raw_;  // [n_actions, width] scratch: one row's raw values by slot
+  std::vector<int64_t> next_;      // [B] next unused index into each row's teacher list
   bool cache_users_;
   bool cache_full_ = false;            // a user's terms did not fit: no more are kept
   std::vector<UserTerms> user_terms_;  // [n_users] when caching
   std::vector<int32_t> pool_items_;    // each kept user's history candidates
   std::vector<PairTerms> terms_;       // each kept user's [list items, pool] block
   std::vector<int32_t> history_pool_;  // [B, H] pool index of each history entry, -1 for pad
-  std::vector<int8_t> row_kept_;       // [B] whether the row's user had its terms kept at start
+  // Whether a row's user has its terms kept, looked up when the row's
+  // features are first read in an episode.
+  enum RowTerms : int8_t { kNotLookedUp, kKept, kNotKept };
+  std::vector<RowTerms> row_kept_;     // [B]
   std::vector<int32_t> recent_;        // [H] scratch: history items, most recent first
   std::vector<PairTerms> slot_terms_;  // [H] scratch: one slot's terms, most recent first
 };
@@ -270,7 +295,7 @@ class RecEnv {
  private:
   const EnvData* data_;
   EnvSettings settings_;
-  EpisodeRows rows_;
+  mutable EpisodeRows rows_;  // a const read computes the features it has not yet
   bool done_ = true;
 };
 
@@ -289,8 +314,8 @@ struct VecSettings {
   std::vector<int32_t> users;  ///< empty: every user with a rewarded item and a teacher list
   UserOrder order = UserOrder::kRandom;
   /// The same users play again after reset() (an env kept between
-  /// re-rankings): keep their pair terms from their second episode on, as a
-  /// random order always does.
+  /// re-rankings): keep their pair terms from the second episode whose
+  /// features are read, as a random order always does.
   bool replays_users = false;
 };
 
@@ -326,8 +351,17 @@ class VecRecEnv {
   /// invalid or masked slot of an active sub-env.
   const StepBatch& step(const int32_t* actions);
 
+  /// Every sub-env's observation. A row's slot features are computed on the
+  /// first read after a step() or reset() changed its row, so a policy that
+  /// reads none (random, teacher order, history_rerank) does not pay for
+  /// them. Not for two threads at once.
   const ObservationBatch& observations() const { return rows_.observations(); }
-  const ObservationBatch& final_observations() const { return final_; }
+  /// The observations with `features` possibly out of date (every other
+  /// field is current): for policies that read no slot feature.
+  const ObservationBatch& observations_without_features() const { return rows_.mechanics(); }
+  /// The ended episodes' last observations, features computed on read as
+  /// in observations().
+  const ObservationBatch& final_observations() const;
   /// What the last step() returned.
   const StepBatch& step_batch() const { return result_; }
   /// Sequential order: true once every user's episode has ended.
@@ -339,8 +373,11 @@ class VecRecEnv {
   const EnvData* data_;
   EnvSettings env_settings_;
   VecSettings settings_;
-  EpisodeRows rows_;
-  ObservationBatch final_;
+  // A const read computes the features it has not yet.
+  mutable EpisodeRows rows_;
+  mutable ObservationBatch final_;
+  mutable std::vector<int8_t> final_stale_;  // [B] final features not computed yet
+  mutable std::vector<float> final_raw_;     // [n_actions, width] scratch
   StepBatch result_;
   std::vector<std::mt19937_64> rngs_;
   std::vector<int64_t> cursor_;  // sequential: index into users of each row's next user

@@ -442,13 +442,19 @@ class BatchEnv {
                        std::to_string(env_.batch()) + ",)");
     }
     env_.step(array.data());
+    // Python keeps views of the observations across steps, so the features
+    // the env computes on read are computed here.
+    env_.observations();
+    env_.final_observations();
   }
   const VecRecEnv& env() const { return env_; }
   const EnvSettings& settings() const { return settings_; }
   const std::shared_ptr<const EnvData>& data() const { return data_; }
 
-  /// Seconds `steps` steps of C++'s uniform random policy take on this env
-  /// (trd bench env's loop), for python/bench_env.py's same-run comparison.
+  /// Seconds `steps` steps of C++'s uniform random policy take on this env,
+  /// reading the observations with their features as the Python views do
+  /// (trd bench env's random+read loop), for bench/python_env.py's same-run
+  /// comparison.
   double time_cpp_random_policy(int64_t steps, uint64_t seed) {
     std::mt19937_64 engine(seed);
     std::vector<int32_t> actions;
@@ -675,7 +681,7 @@ PYBIND11_MODULE(_trd, m) {
              out["truncated"] = bool_view(step.truncated, {b}, self);
              out["item"] = vector_view(step.item, self);
              out["hit"] = bool_view(step.hit, {b}, self);
-             out["active"] = bool_view(env.observations().active, {b}, self);
+             out["active"] = bool_view(env.observations_without_features().active, {b}, self);
              return out;
            })
       .def("feature_tables", [](const BatchEnv& e) { return FeatureTables(e.data()); });

@@ -323,6 +323,61 @@ TEST_CASE("a training env's per-user pair cache gives the features of a fresh co
   }
 }
 
+TEST_CASE("features read only now and then are those of a fresh computation", "[features]") {
+  // The env computes a row's features when they are read. Steps that nobody
+  // reads, hits among them, must leave nothing stale behind: whenever the
+  // rows are read, every one equals a fresh computation from its ids, and a
+  // policy that reads no feature sees every other field as it is.
+  std::mt19937_64 engine(17);
+  const EnvData data = random_env_data();
+  for (const Feedback feedback : {Feedback::kHits, Feedback::kNone}) {
+    const EnvSettings settings = small_settings(feedback);
+    const SlotFeatures fresh(settings.features, 2, 4, 8, FeatureView(data).similarity(),
+                             data.transitions, data.past, data.n_items);
+    VecSettings vec;
+    vec.batch = 3;
+    vec.order = UserOrder::kRandom;
+    VecRecEnv env(data, settings, vec);
+    env.reset(5);
+    int unread_hits = 0, reads = 0, final_reads = 0;
+    std::vector<int32_t> actions(3);
+    for (int step = 0; step < 300; ++step) {
+      const ObservationBatch& unread = env.observations_without_features();
+      const bool read = engine() % 4 == 0;
+      for (int row = 0; row < 3; ++row) {
+        INFO("step " << step << " row " << row);
+        if (read) {
+          const Observation mechanics = unread.row(row);
+          const Observation full = env.observations().row(row);
+          REQUIRE(full.features == fresh_features(fresh, env.observations(), row));
+          CHECK((mechanics.user == full.user && mechanics.t == full.t &&
+                 mechanics.history == full.history && mechanics.window == full.window &&
+                 mechanics.mask == full.mask && mechanics.teacher_score == full.teacher_score &&
+                 mechanics.teacher_rank == full.teacher_rank));
+        }
+        actions[static_cast<std::size_t>(row)] = static_cast<int32_t>(
+            engine() % static_cast<uint64_t>(std::max(1, valid_slots(unread, row))));
+      }
+      reads += read;
+      const StepBatch& result = env.step(actions.data());
+      const bool read_final = engine() % 2 == 0;
+      for (int row = 0; row < 3; ++row) {
+        if (!read) unread_hits += result.hit[static_cast<std::size_t>(row)];
+        if (read_final && (result.terminated[static_cast<std::size_t>(row)] ||
+                           result.truncated[static_cast<std::size_t>(row)])) {
+          ++final_reads;
+          INFO("final observation, step " << step << " row " << row);
+          REQUIRE(env.final_observations().row(row).features ==
+                  fresh_features(fresh, env.final_observations(), row));
+        }
+      }
+    }
+    CHECK(reads > 50);
+    CHECK(unread_hits > 20);
+    CHECK(final_reads > 20);
+  }
+}
+
 TEST_CASE("a reranker kept between calls gives rerank_lists' lists for each new policy",
           "[features][policies]") {
   // From its second call on the reranker's env reads each user's pair terms

@@ -220,6 +220,11 @@ def test_random_rollout(dataset, knowledge):
             assert int(last["t"]) == int(previous["t"][r]) + 1
             assert picked not in last["window"][last["action_mask"].astype(bool)]
             assert int(last["user"]) == int(previous["user"][r])
+            # The env computes features on read: the views show this step's,
+            # whose last column is the position (t - 1) / K in valid slots.
+            for seen in (last, {key: value[r] for key, value in obs.items()}):
+                slots = seen["action_mask"].astype(bool)
+                assert np.allclose(seen["features"][slots, -1], (int(seen["t"]) - 1) / 6)
             if ended[r]:
                 ended_episodes += 1
                 assert int(obs["t"][r]) == 1, "autoreset did not start a new episode"
