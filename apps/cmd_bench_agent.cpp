@@ -41,7 +41,7 @@ void warm_up(Agent& agent, VecRecEnv& env) {
 
 struct LoopFigures {
   double user_steps_per_s;
-  double env_share;  ///< of the loop's time spent in env.step
+  double env_share;  ///< of the loop's time spent in env.step and the features it computes
 };
 
 // The training loop's inner work without the valid evaluation: user-steps
@@ -59,6 +59,9 @@ LoopFigures learner_loop(Agent& agent, VecRecEnv& env, int updates_per_step, int
       agent.act(before, /*explore=*/true, actions);
       const double step_start = now_seconds();
       const StepBatch& step = env.step(actions.data());
+      // The env computes the features on read: they are its work too.
+      env.observations();
+      env.final_observations();
       env_seconds += now_seconds() - step_start;
       agent.observe(
           {&before, actions.data(), &step, &env.observations(), &env.final_observations()});

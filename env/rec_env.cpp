@@ -263,6 +263,7 @@ EpisodeRows::EpisodeRows(const EnvData& data, const EnvSettings& settings, int b
       raw_version_(static_cast<std::size_t>(batch) * ranks_per_row_, 0),
       history_version_(static_cast<std::size_t>(batch), 0),
       features_stale_(static_cast<std::size_t>(batch), 0),
+      features_read_(static_cast<std::size_t>(batch), 0),
       window_raw_(static_cast<std::size_t>(settings.n_actions) * features_.width()),
       next_(static_cast<std::size_t>(batch), 0),
       cache_users_(cache_users && features_.reads_pairs()),
@@ -392,6 +393,7 @@ void EpisodeRows::compute_features(int row) {
   features_.finish(obs_.t[row], obs_.mask.data() + a, window_raw_.data(),
                    obs_.features.data() + a * width);
   features_stale_[row] = 0;
+  features_read_[row] = 1;
 }
 
 const ObservationBatch& EpisodeRows::observations() {
@@ -432,6 +434,7 @@ void EpisodeRows::start(int row, int32_t user) {
   }
   next_[row] = next;
   history_changed(row);
+  features_read_[row] = 0;
   features_stale_[row] = features_.width() > 0;
   any_stale_ = any_stale_ || features_stale_[row];
 }
@@ -662,8 +665,17 @@ const StepBatch& VecRecEnv::step(const int32_t* actions) {
     result_.item[row] = info.item;
     result_.hit[row] = info.hit;
     if (terminated || truncated) {
-      final_.copy_row_except_features(obs, row, row);
-      final_stale_[row] = rows_.features().width() > 0;
+      if (rows_.features_read(row)) {
+        // A reader of features reads the final ones too (a replay buffer
+        // does): they come cheapest from the row's kept raw values, which
+        // the next episode replaces.
+        rows_.update_features(row);
+        final_.copy_row(obs, row, row);
+        final_stale_[row] = 0;
+      } else {
+        final_.copy_row_except_features(obs, row, row);
+        final_stale_[row] = rows_.features().width() > 0;
+      }
       next_episode(row);
     }
   }
@@ -671,7 +683,7 @@ const StepBatch& VecRecEnv::step(const int32_t* actions) {
 }
 
 const ObservationBatch& VecRecEnv::final_observations() const {
-  // The row has started its next episode, so its features come from the
+  // The row has started its next episode, so these features come from the
   // final observation's own fields; they are the same values.
   const SlotFeatures& features = rows_.features();
   const int h = final_.history_length;

@@ -213,6 +213,12 @@ class EpisodeRows {
   void start(int row, int32_t user);
   /// Leaves row `row` idle: inactive, with an empty window.
   void idle(int row);
+  /// Computes row `row`'s features if they are out of date.
+  void update_features(int row) {
+    if (features_stale_[row]) compute_features(row);
+  }
+  /// Whether row `row`'s features have been read since its episode started.
+  bool features_read(int row) const { return features_read_[row] != 0; }
   /// InputError unless `action` is a valid, unmasked slot of row `row`.
   void check_action(int row, int action) const;
   /// Plays `action` in row `row`; InputError for an invalid or masked slot.
@@ -252,6 +258,7 @@ class EpisodeRows {
   std::vector<uint64_t> history_version_;  // [B] a number no earlier history of any row had
   uint64_t last_version_ = 0;
   std::vector<int8_t> features_stale_;  // [B] features not computed since the row changed
+  std::vector<int8_t> features_read_;   // [B] features computed in the row's episode
   bool any_stale_ = false;
   std::vector<float> window_raw_;  // [n_actions, width] scratch: one row's raw values by slot
   std::vector<int64_t> next_;      // [B] next unused index into each row's teacher list
