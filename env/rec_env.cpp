@@ -358,9 +358,9 @@ void EpisodeRows::history_changed(int row) { history_version_[row] = ++last_vers
 void EpisodeRows::look_up_kept_terms(int row) {
   const int32_t user = obs_.user[row];
   UserTerms& entry = user_terms_[static_cast<std::size_t>(user)];
-  // A user's terms are kept from the second episode whose features are read
-  // on: one that plays once (a large dataset's short training), or whose
-  // features no policy reads, never pays for building them.
+  // A user's terms are kept from the second of its episodes whose features
+  // are read: a user that plays once (a large dataset's short training), or
+  // whose features no policy reads, never pays for building them.
   if (entry.offset < 0 && entry.read && !cache_full_) keep_user_terms(user);
   entry.read = true;
   row_kept_[row] = entry.offset >= 0 ? kKept : kNotKept;
