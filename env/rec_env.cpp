@@ -266,6 +266,7 @@ EpisodeRows::EpisodeRows(const EnvData& data, const EnvSettings& settings, int b
       features_read_(static_cast<std::size_t>(batch), 0),
       window_raw_(static_cast<std::size_t>(settings.n_actions) * features_.width()),
       next_(static_cast<std::size_t>(batch), 0),
+      valid_slots_(static_cast<std::size_t>(batch), 0),
       cache_users_(cache_users && features_.reads_pairs()),
       history_pool_(static_cast<std::size_t>(batch) * settings.history_length, -1),
       row_kept_(static_cast<std::size_t>(batch), kNotLookedUp),
@@ -433,6 +434,7 @@ void EpisodeRows::start(int row, int32_t user) {
     if (filled) ++next;
   }
   next_[row] = next;
+  valid_slots_[row] = static_cast<int32_t>(next);
   history_changed(row);
   features_read_[row] = 0;
   features_stale_[row] = features_.width() > 0;
@@ -448,6 +450,7 @@ void EpisodeRows::idle(int row) {
   std::fill_n(obs_.teacher_score.begin() + a, n_actions, 0.0f);
   std::fill_n(obs_.teacher_rank.begin() + a, n_actions, -1);
   std::fill_n(obs_.features.begin() + a * obs_.n_features, n_actions * obs_.n_features, 0.0f);
+  valid_slots_[row] = 0;
   features_stale_[row] = 0;
 }
 
@@ -513,8 +516,7 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
   }
   // The chosen slot leaves; the rest keep their order; the next unused list
   // item enters at the back of the valid slots.
-  int valid = 0;
-  while (valid < n_actions && obs_.mask[a + valid]) ++valid;
+  const int valid = valid_slots_[row];
   const auto close_gap = [&](auto& values) {
     std::copy(values.begin() + a + action + 1, values.begin() + a + valid,
               values.begin() + a + action);
@@ -529,13 +531,17 @@ double EpisodeRows::advance(int row, int action, bool& terminated, bool& truncat
   obs_.mask[a + back] = refill ? 1 : 0;
   obs_.teacher_score[a + back] = refill ? data_->scores(user, next) : 0.0f;
   obs_.teacher_rank[a + back] = refill ? static_cast<int32_t>(next) : -1;
-  if (refill) ++next;
+  if (refill) {
+    ++next;
+  } else {
+    valid_slots_[row] = back;
+  }
 
   obs_.t[row] = t + 1;
   features_stale_[row] = features_.width() > 0;
   any_stale_ = any_stale_ || features_stale_[row];
   terminated = t >= settings_.episode_length;
-  truncated = !terminated && !obs_.mask[a];
+  truncated = !terminated && valid_slots_[row] == 0;
   return reward;
 }
 

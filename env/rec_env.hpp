@@ -262,6 +262,7 @@ class EpisodeRows {
   bool any_stale_ = false;
   std::vector<float> window_raw_;  // [n_actions, width] scratch: one row's raw values by slot
   std::vector<int64_t> next_;      // [B] next unused index into each row's teacher list
+  std::vector<int32_t> valid_slots_;  // [B] valid slots, a prefix of the window
   bool cache_users_;
   bool cache_full_ = false;            // a user's terms did not fit: no more are kept
   std::vector<UserTerms> user_terms_;  // [n_users] when caching
