@@ -295,7 +295,8 @@ class RecEnv {
   /// episode ended (call reset).
   StepResult step(int action);
   /// The current observation as row 0 of a batch of one: what reset() and
-  /// step() returned, in place (the Python package's views read it).
+  /// step() returned, in place (the Python package's views read it). Not
+  /// for two threads at once: it computes features not yet read.
   const ObservationBatch& observations() const { return rows_.observations(); }
   /// True before the first reset and once the episode has ended.
   bool done() const { return done_; }
@@ -361,14 +362,16 @@ class VecRecEnv {
 
   /// Every sub-env's observation. A row's slot features are computed on the
   /// first read after a step() or reset() changed its row, so a policy that
-  /// reads none (random, teacher order, history_rerank) does not pay for
-  /// them. Not for two threads at once.
+  /// reads none (random_policy, teacher_policy, history_rerank_policy) and
+  /// steps through observations_without_features() does not pay for them.
+  /// Not for two threads at once: a read writes the features.
   const ObservationBatch& observations() const { return rows_.observations(); }
   /// The observations with `features` possibly out of date (every other
   /// field is current): for policies that read no slot feature.
   const ObservationBatch& observations_without_features() const { return rows_.mechanics(); }
-  /// The ended episodes' last observations, features computed on read as
-  /// in observations().
+  /// The ended episodes' last observations. A row whose features were read
+  /// in its episode has its final ones computed at the episode's end; the
+  /// others' on read. Not for two threads at once.
   const ObservationBatch& final_observations() const;
   /// What the last step() returned.
   const StepBatch& step_batch() const { return result_; }

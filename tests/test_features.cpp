@@ -326,55 +326,72 @@ TEST_CASE("a training env's per-user pair cache gives the features of a fresh co
 TEST_CASE("features read only now and then are those of a fresh computation", "[features]") {
   // The env computes a row's features when they are read. Steps that nobody
   // reads, hits among them, must leave nothing stale behind: whenever the
-  // rows are read, every one equals a fresh computation from its ids, and a
-  // policy that reads no feature sees every other field as it is.
+  // rows are read, every one equals a fresh computation from its ids, bit
+  // for bit, and a policy that reads no feature sees every other field as it
+  // is. Both orders (the cached and the uncached path, idle rows and resets
+  // in sequential order), with K 8 and 12 (lists of 9-11 items run out
+  // before 12 picks: truncated episodes).
   std::mt19937_64 engine(17);
   const EnvData data = random_env_data();
   for (const Feedback feedback : {Feedback::kHits, Feedback::kNone}) {
-    const EnvSettings settings = small_settings(feedback);
-    const SlotFeatures fresh(settings.features, 2, 4, 8, FeatureView(data).similarity(),
-                             data.transitions, data.past, data.n_items);
-    VecSettings vec;
-    vec.batch = 3;
-    vec.order = UserOrder::kRandom;
-    VecRecEnv env(data, settings, vec);
-    env.reset(5);
-    int unread_hits = 0, reads = 0, final_reads = 0;
-    std::vector<int32_t> actions(3);
-    for (int step = 0; step < 300; ++step) {
-      const ObservationBatch& unread = env.observations_without_features();
-      const bool read = engine() % 4 == 0;
-      for (int row = 0; row < 3; ++row) {
-        INFO("step " << step << " row " << row);
-        if (read) {
-          const Observation mechanics = unread.row(row);
-          const Observation full = env.observations().row(row);
-          REQUIRE(full.features == fresh_features(fresh, env.observations(), row));
-          CHECK((mechanics.user == full.user && mechanics.t == full.t &&
-                 mechanics.history == full.history && mechanics.window == full.window &&
-                 mechanics.mask == full.mask && mechanics.teacher_score == full.teacher_score &&
-                 mechanics.teacher_rank == full.teacher_rank));
+    for (const UserOrder order : {UserOrder::kRandom, UserOrder::kSequential}) {
+      for (const int episode_length : {8, 12}) {
+        EnvSettings settings = small_settings(feedback);
+        settings.episode_length = episode_length;
+        const SlotFeatures fresh(settings.features, 2, 4, episode_length,
+                                 FeatureView(data).similarity(), data.transitions, data.past,
+                                 data.n_items);
+        VecSettings vec;
+        vec.batch = 3;
+        vec.order = order;
+        // Four users over three rows: two rows idle while the first plays its second.
+        if (order == UserOrder::kSequential) vec.users = {0, 1, 2, 3};
+        VecRecEnv env(data, settings, vec);
+        env.reset(5);
+        int unread_hits = 0, reads = 0, final_reads = 0, truncated = 0, idle_reads = 0;
+        std::vector<int32_t> actions(3);
+        for (int step = 0; step < 300; ++step) {
+          if (env.all_done()) env.reset(static_cast<uint64_t>(step));
+          const ObservationBatch& unread = env.observations_without_features();
+          const bool read = engine() % 4 == 0;
+          for (int row = 0; row < 3; ++row) {
+            INFO("order " << static_cast<int>(order) << " K " << episode_length << " step " << step
+                          << " row " << row);
+            if (read) {
+              const Observation mechanics = unread.row(row);
+              const Observation full = env.observations().row(row);
+              REQUIRE(full.features == fresh_features(fresh, env.observations(), row));
+              CHECK((mechanics.user == full.user && mechanics.t == full.t &&
+                     mechanics.history == full.history && mechanics.window == full.window &&
+                     mechanics.mask == full.mask && mechanics.teacher_score == full.teacher_score &&
+                     mechanics.teacher_rank == full.teacher_rank));
+              idle_reads += unread.active[static_cast<std::size_t>(row)] == 0;
+            }
+            actions[static_cast<std::size_t>(row)] = static_cast<int32_t>(
+                engine() % static_cast<uint64_t>(std::max(1, valid_slots(unread, row))));
+          }
+          reads += read;
+          const StepBatch& result = env.step(actions.data());
+          const bool read_final = engine() % 2 == 0;
+          for (int row = 0; row < 3; ++row) {
+            const auto r = static_cast<std::size_t>(row);
+            if (!read) unread_hits += result.hit[r];
+            truncated += result.truncated[r];
+            if (read_final && (result.terminated[r] || result.truncated[r])) {
+              ++final_reads;
+              INFO("final observation, step " << step << " row " << row);
+              REQUIRE(env.final_observations().row(row).features ==
+                      fresh_features(fresh, env.final_observations(), row));
+            }
+          }
         }
-        actions[static_cast<std::size_t>(row)] = static_cast<int32_t>(
-            engine() % static_cast<uint64_t>(std::max(1, valid_slots(unread, row))));
-      }
-      reads += read;
-      const StepBatch& result = env.step(actions.data());
-      const bool read_final = engine() % 2 == 0;
-      for (int row = 0; row < 3; ++row) {
-        if (!read) unread_hits += result.hit[static_cast<std::size_t>(row)];
-        if (read_final && (result.terminated[static_cast<std::size_t>(row)] ||
-                           result.truncated[static_cast<std::size_t>(row)])) {
-          ++final_reads;
-          INFO("final observation, step " << step << " row " << row);
-          REQUIRE(env.final_observations().row(row).features ==
-                  fresh_features(fresh, env.final_observations(), row));
-        }
+        CHECK(reads > 50);
+        CHECK(unread_hits > 20);
+        CHECK(final_reads > 20);
+        CHECK((episode_length == 8 || truncated > 20));
+        CHECK((order == UserOrder::kRandom || idle_reads > 0));
       }
     }
-    CHECK(reads > 50);
-    CHECK(unread_hits > 20);
-    CHECK(final_reads > 20);
   }
 }
 
