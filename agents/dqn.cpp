@@ -20,7 +20,7 @@ int64_t slot_inputs(const Spaces& spaces, int64_t dim, const DqnSettings& settin
 torch::Tensor masked_q_values(QNetworkImpl& network, const ObservationBatch& observations,
                               int episode_length) {
   const torch::NoGradGuard no_grad;
-  const ObservationTensors tensors = to_tensors(observations, episode_length);
+  const ObservationTensors tensors = to_tensors(observations, episode_length, network.ids());
   return masked(network.forward(tensors), tensors.mask);
 }
 
@@ -85,14 +85,9 @@ torch::Tensor best_valid_slots(const torch::Tensor& next_online, const torch::Te
   return masked(next_online, next_mask).argmax(1, /*keepdim=*/true);
 }
 
-torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& terminated,
-                          const torch::Tensor& next_mask, const torch::Tensor& next_target_at_best,
-                          double gamma) {
-  // LibTorch's any() over bools takes three times as long as this sum.
-  const torch::Tensor has_valid = next_mask.sum(1) > 0;
-  const torch::Tensor bootstrap =
-      torch::where(has_valid & terminated.logical_not(), next_target_at_best, 0.0);
-  return rewards + gamma * bootstrap;
+torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& bootstrap,
+                          const torch::Tensor& next_target_at_best, double gamma) {
+  return rewards + gamma * torch::where(bootstrap, next_target_at_best, 0.0);
 }
 
 QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
@@ -175,9 +170,19 @@ torch::Tensor QNetworkImpl::slot_values(const ObservationTensors& observations,
   // and gradients.
   const int64_t batch = per_slot.size(0);
   const int64_t n_slots = per_slot.size(1);
-  torch::Tensor slots = torch::empty({batch * n_slots, state.size(1)}, state.options());
-  slots.view({batch, n_slots, -1}).copy_(state.unsqueeze(1));
-  slots.addmm_(per_slot.reshape({batch * n_slots, -1}), slot_layer_->weight.t()).relu_();
+  const torch::Tensor slot_inputs = per_slot.reshape({batch * n_slots, -1});
+  torch::Tensor slots;
+  if (n_slots == 1) {
+    // The trained forward and the target net's: the state part is the
+    // addend as it is, which spares the copy and, in the backward, the
+    // copy-into-a-view node (the same values and gradients).
+    slots = torch::addmm(state, slot_inputs, slot_layer_->weight.t());
+  } else {
+    slots = torch::empty({batch * n_slots, state.size(1)}, state.options());
+    slots.view({batch, n_slots, -1}).copy_(state.unsqueeze(1));
+    slots.addmm_(slot_inputs, slot_layer_->weight.t());
+  }
+  slots.relu_();
   const torch::Tensor hidden =
       torch::addmm(hidden_layer_->bias, slots, hidden_layer_->weight.t()).relu_();
   return torch::addmm(output_layer_->bias, hidden, output_layer_->weight.t())
@@ -309,7 +314,7 @@ std::vector<std::vector<NamedValue>> DqnAgent::updates(int count) {
   std::array<ReplayTensors, 2> batches;
   replay_.gather(batch_rows_[0], samples_[0]);
   profile_.sample_s += clock.lap();
-  batches[0] = to_tensors(samples_[0], spaces_.episode_length);
+  batches[0] = to_tensors(samples_[0], spaces_.episode_length, online_->ids());
   profile_.convert_s += clock.lap();
   for (int u = 0; u < count; ++u) {
     const int next = (u + 1) % 2;
@@ -318,7 +323,7 @@ std::vector<std::vector<NamedValue>> DqnAgent::updates(int count) {
       // The next batch's arrays were last read by update u - 1, now done.
       batch_worker_->start([this, &batches, u, next] {
         replay_.gather(batch_rows_[static_cast<std::size_t>(u + 1)], samples_[next]);
-        batches[next] = to_tensors(samples_[next], spaces_.episode_length);
+        batches[next] = to_tensors(samples_[next], spaces_.episode_length, online_->ids());
       });
     }
     try {
@@ -349,8 +354,8 @@ std::vector<NamedValue> DqnAgent::learn(const ReplayTensors& batch, PhaseClock& 
     // Each slot's value depends on that slot alone, so the target net and
     // the trained forward run on one slot per row, not on every slot.
     const torch::Tensor best = best_valid_slots(online_->forward(next), next.mask);
-    targets = dqn_targets(batch.rewards, batch.terminated, next.mask,
-                          target_->forward_at(next, best), settings_.gamma);
+    targets = dqn_targets(batch.rewards, batch.bootstrap, target_->forward_at(next, best),
+                          settings_.gamma);
   }
   profile_.targets_s += clock.lap();
   // The replay kept each state's acted slot alone.

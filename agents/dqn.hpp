@@ -55,12 +55,12 @@ void check_dqn_settings(const DqnSettings& settings);
 torch::Tensor best_valid_slots(const torch::Tensor& next_online, const torch::Tensor& next_mask);
 
 /// Double-DQN targets, DESIGN.md's rule: r + gamma * Q_target(s', a*), with
-/// next_target_at_best [N] the target net's value at best_valid_slots(); no
-/// bootstrap term after termination; a next state without a valid slot
-/// contributes 0. rewards, terminated: [N]; next_mask: [N, n].
-torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& terminated,
-                          const torch::Tensor& next_mask, const torch::Tensor& next_target_at_best,
-                          double gamma);
+/// next_target_at_best [N] the target net's value at best_valid_slots(), in
+/// the rows where `bootstrap` (bootstrap_flags()) holds: no bootstrap term
+/// after termination, and a next state without a valid slot contributes 0.
+/// rewards, bootstrap: [N].
+torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& bootstrap,
+                          const torch::Tensor& next_target_at_best, double gamma);
 
 /// One matrix product C[m, n] = A[m, k] B[k, n] a network computes, `count`
 /// times: the shapes `trd bench agent` counts FLOPs from and times BLAS on.
@@ -97,6 +97,10 @@ class QNetworkImpl : public torch::nn::Module {
   /// The same value forward() gives there, at 1/n of its cost.
   torch::Tensor forward_at(const ObservationTensors& observations, const torch::Tensor& slots);
   int64_t embedding_dim() const { return embeddings_->dim(); }
+  /// kMake when it reads embeddings, which take the observations' ids.
+  IdTensors ids() const {
+    return slot_embeddings_ || state_embeddings_ ? IdTensors::kMake : IdTensors::kSkip;
+  }
   /// A network of its own holding copies of this one's current parameters
   /// (built with `spaces` and `settings`, the ones this one was built with).
   /// The torch generator is left as it was.

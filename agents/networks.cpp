@@ -34,18 +34,24 @@ torch::Tensor embedding_rows(const RowMatrixXf& source, int64_t rows, int dim, b
 
 }  // namespace
 
-ObservationTensors to_tensors(const ObservationBatch& observations, int episode_length) {
+ObservationTensors to_tensors(const ObservationBatch& observations, int episode_length,
+                              IdTensors ids) {
   const int64_t b = observations.batch;
   const int64_t n = observations.n_actions;
   ObservationTensors tensors;
-  tensors.user = ids_tensor(observations.user, {b});
-  tensors.history = ids_tensor(observations.history, {b, observations.history_length});
-  tensors.window = ids_tensor(observations.window, {b, n});
+  if (ids == IdTensors::kMake) {
+    tensors.user = ids_tensor(observations.user, {b});
+    tensors.history = ids_tensor(observations.history, {b, observations.history_length});
+    tensors.window = ids_tensor(observations.window, {b, n});
+  }
   tensors.mask =
       torch::from_blob(const_cast<int8_t*>(observations.mask.data()), {b, n}, torch::kInt8)
           .to(torch::kBool);
-  tensors.position = (ids_tensor(observations.t, {b, 1}).to(torch::kFloat32) - 1.0) /
-                     static_cast<double>(episode_length);
+  tensors.position =
+      (torch::from_blob(const_cast<int32_t*>(observations.t.data()), {b, 1}, torch::kInt32)
+           .to(torch::kFloat32) -
+       1.0) /
+      static_cast<double>(episode_length);
 
   tensors.teacher_score = torch::from_blob(const_cast<float*>(observations.teacher_score.data()),
                                            {b, n}, torch::kFloat32);
@@ -66,16 +72,28 @@ torch::Tensor teacher_features(const ObservationTensors& tensors) {
                       /*dim=*/2);
 }
 
-ReplayTensors to_tensors(ReplaySample& sample, int episode_length) {
+torch::Tensor bootstrap_flags(const ReplaySample& sample) {
+  const ObservationBatch& next = sample.next_observations;
+  const auto n = static_cast<int64_t>(sample.terminated.size());
+  torch::Tensor flags = torch::empty({n}, torch::kBool);
+  bool* flag = flags.data_ptr<bool>();
+  for (int64_t row = 0; row < n; ++row) {
+    const auto first = next.mask.begin() + row * next.n_actions;
+    flag[row] = sample.terminated[static_cast<std::size_t>(row)] == 0 &&
+                std::any_of(first, first + next.n_actions, [](int8_t valid) { return valid != 0; });
+  }
+  return flags;
+}
+
+ReplayTensors to_tensors(ReplaySample& sample, int episode_length, IdTensors ids) {
   const int64_t n = static_cast<int64_t>(sample.actions.size());
   ReplayTensors tensors;
-  tensors.states = to_tensors(sample.observations, episode_length);
-  tensors.next = to_tensors(sample.next_observations, episode_length);
+  tensors.states = to_tensors(sample.observations, episode_length, ids);
+  tensors.next = to_tensors(sample.next_observations, episode_length, ids);
   tensors.actions =
       torch::from_blob(sample.actions.data(), {n, 1}, torch::kInt32).to(torch::kInt64);
   tensors.rewards = torch::from_blob(sample.rewards.data(), {n}, torch::kFloat32);
-  tensors.terminated =
-      torch::from_blob(sample.terminated.data(), {n}, torch::kInt8).to(torch::kBool);
+  tensors.bootstrap = bootstrap_flags(sample);
   return tensors;
 }
 

@@ -17,9 +17,9 @@ namespace trd {
 
 /// An ObservationBatch as tensors.
 struct ObservationTensors {
-  torch::Tensor user;           ///< [B] int64
-  torch::Tensor history;        ///< [B, H] int64, pad_item where empty
-  torch::Tensor window;         ///< [B, n] int64, pad_item in invalid slots
+  torch::Tensor user;           ///< [B] int64 (undefined under IdTensors::kSkip)
+  torch::Tensor history;        ///< [B, H] int64, pad_item where empty (likewise)
+  torch::Tensor window;         ///< [B, n] int64, pad_item in invalid slots (likewise)
   torch::Tensor mask;           ///< [B, n] bool, true where a slot holds a candidate
   torch::Tensor position;       ///< [B, 1] float: (t - 1) / K, how far the episode is
   torch::Tensor teacher_score;  ///< [B, n] float, as the env reports it (views the batch)
@@ -37,23 +37,34 @@ torch::Tensor teacher_features(const ObservationTensors& tensors);
 struct ReplayTensors {
   ObservationTensors states;
   ObservationTensors next;
-  torch::Tensor actions;     ///< [N, 1] int64
-  torch::Tensor rewards;     ///< [N] float
-  torch::Tensor terminated;  ///< [N] bool
+  torch::Tensor actions;    ///< [N, 1] int64
+  torch::Tensor rewards;    ///< [N] float
+  torch::Tensor bootstrap;  ///< [N] bool: bootstrap_flags()
 };
+
+/// Whether a conversion makes tensors of the user, history and window ids: a
+/// network that reads no embeddings leaves them undefined (three conversions
+/// fewer per batch).
+enum class IdTensors { kMake, kSkip };
 
 /// Features of teacher scores are standardised within each row's valid slots,
 /// so teachers with other score scales (dot products, cosines, counts) look
 /// alike to the student.
-ObservationTensors to_tensors(const ObservationBatch& observations, int episode_length);
+ObservationTensors to_tensors(const ObservationBatch& observations, int episode_length,
+                              IdTensors ids = IdTensors::kMake);
 
 /// Each row of `values` [B, n] standardised over its valid slots (mean 0,
 /// variance 1 there); invalid slots become 0.
 torch::Tensor standardize_rows(const torch::Tensor& values, const torch::Tensor& mask);
 
-/// `sample` as tensors; the reward and flag tensors view its arrays, so keep
-/// `sample` alive and unchanged while they are in use.
-ReplayTensors to_tensors(ReplaySample& sample, int episode_length);
+/// [N] bool: whether each transition's target takes the next state's value,
+/// that is, its episode goes on and the next state has a valid slot.
+torch::Tensor bootstrap_flags(const ReplaySample& sample);
+
+/// `sample` as tensors; the reward tensor views its array, so keep `sample`
+/// alive and unchanged while it is in use.
+ReplayTensors to_tensors(ReplaySample& sample, int episode_length,
+                         IdTensors ids = IdTensors::kMake);
 
 /// `values` (any shape, float) flattened into `out`, for Agent::score_slots.
 void copy_values(const torch::Tensor& values, std::vector<float>& out);

@@ -75,8 +75,13 @@ TEST_CASE("DQN targets follow the rule in each of its three cases", "[agents][dq
   // higher but is invalid), and the target net's value there (3.0) is used,
   // not the target net's own best valid value (4.0): Double DQN.
   // Row 1 terminated: no bootstrap. Row 2 has no valid slot: contributes 0.
+  ReplaySample sample;
+  sample.terminated = {0, 1, 0};
+  sample.next_observations.n_actions = 3;
+  sample.next_observations.mask = {1, 1, 0, 1, 1, 1, 0, 0, 0};
+  const torch::Tensor bootstrap = bootstrap_flags(sample);
+  CHECK(torch::equal(bootstrap, torch::tensor({true, false, false})));
   const torch::Tensor rewards = torch::tensor({0.5f, 1.0f, 0.25f});
-  const torch::Tensor terminated = torch::tensor({false, true, false});
   const torch::Tensor next_mask =
       torch::tensor({1, 1, 0, 1, 1, 1, 0, 0, 0}, torch::kBool).reshape({3, 3});
   const torch::Tensor next_online =
@@ -84,7 +89,7 @@ TEST_CASE("DQN targets follow the rule in each of its three cases", "[agents][dq
   const torch::Tensor next_target =
       torch::tensor({4.0f, 3.0f, 100.0f, 8.0f, 8.0f, 8.0f, 6.0f, 6.0f, 6.0f}).reshape({3, 3});
   const torch::Tensor targets =
-      dqn_targets(rewards, terminated, next_mask,
+      dqn_targets(rewards, bootstrap,
                   next_target.gather(1, best_valid_slots(next_online, next_mask)).squeeze(1), 0.9);
   CHECK(targets[0].item<float>() == Approx(0.5 + 0.9 * 3.0));
   CHECK(targets[1].item<float>() == Approx(1.0));
