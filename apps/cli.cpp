@@ -15,12 +15,13 @@
 #include "data/error.hpp"
 
 namespace trd::cli {
-namespace {
 
 bool stderr_is_terminal() {
   static const bool kTerminal = ::isatty(STDERR_FILENO) != 0;
   return kTerminal;
 }
+
+namespace {
 
 // Boost reads "-1" as an unsigned 2^64 - 1; a negative count or seed is a typo.
 void reject_negative_unsigned(const po::parsed_options& parsed, const po::options_description& all,

@@ -35,6 +35,10 @@ std::optional<po::variables_map> parse(const std::string& command, const std::st
                                        const po::positional_options_description& positional = {},
                                        const po::options_description* help_options = nullptr);
 
+/// Whether stderr was a terminal when first asked (progress is then a live
+/// line); a process that points stderr elsewhere later keeps the answer.
+bool stderr_is_terminal();
+
 /// Runs `body`, turning errors into the exit-code contract: InputError and bad
 /// flags -> one line on stderr and exit 2; anything else -> exit 1.
 int guarded(const std::string& command, const std::function<int()>& body);

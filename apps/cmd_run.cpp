@@ -1,7 +1,8 @@
 // `trd run`: the whole pipeline (data -> teacher for each stage -> train ->
 // eval) into one run folder, by calling the other commands in process; the
 // valid and test stages' teachers and the pictures run beside it in child
-// processes.
+// processes. Started by trd, the data stage and the rl stage's teacher run
+// in trd meanwhile (apps/run_head.hpp).
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -24,6 +25,7 @@
 #include "apps/agent_options.hpp"
 #include "apps/commands.hpp"
 #include "apps/data_options.hpp"
+#include "apps/run_head.hpp"
 #include "apps/student.hpp"
 #include "apps/teacher_options.hpp"
 #include "data/atomic_file.hpp"
@@ -34,88 +36,6 @@
 
 namespace trd::cli {
 namespace {
-
-// Text that reads back as the same value (std::to_string keeps only 6 decimals).
-std::string exact(double value) {
-  std::ostringstream text;
-  text.precision(17);
-  text << value;
-  return text.str();
-}
-
-// The flags of `options` that were given (or have defaults), as command-line
-// arguments for another command, with `prefix` taken off their names.
-void pass_through(const po::variables_map& v, const po::options_description& options,
-                  std::vector<std::string>& args, const std::string& prefix = "") {
-  for (const auto& option : options.options()) {
-    const std::string name = option->long_name();
-    if (!v.count(name)) continue;
-    const boost::any& value = v[name].value();
-    std::string text;
-    if (const auto* s = boost::any_cast<std::string>(&value)) {
-      text = *s;
-    } else if (const auto* i = boost::any_cast<int>(&value)) {
-      text = std::to_string(*i);
-    } else if (const auto* l = boost::any_cast<int64_t>(&value)) {
-      text = std::to_string(*l);
-    } else if (const auto* u = boost::any_cast<uint64_t>(&value)) {
-      text = std::to_string(*u);
-    } else if (const auto* i32 = boost::any_cast<int32_t>(&value)) {
-      text = std::to_string(*i32);
-    } else if (const auto* f = boost::any_cast<float>(&value)) {
-      text = exact(*f);
-    } else if (const auto* d = boost::any_cast<double>(&value)) {
-      text = exact(*d);
-    } else if (const auto* b = boost::any_cast<bool>(&value)) {
-      text = *b ? "true" : "false";
-    } else {
-      throw std::logic_error("trd run: cannot pass on --" + name);
-    }
-    args.push_back("--" + name.substr(prefix.size()));
-    args.push_back(text);
-  }
-}
-
-// Creates the run folder if needed and remembers what it held, so that a
-// failing run can take away every file it wrote (files of an earlier run it
-// had not yet replaced stay) and the folder itself if it made it.
-class RunFolderRollback {
- public:
-  explicit RunFolderRollback(const std::string& folder)
-      : folder_(folder), created_(std::filesystem::create_directories(folder)) {
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
-      before_[entry.path()] = entry.last_write_time();
-    }
-  }
-
-  void undo() const {
-    namespace fs = std::filesystem;
-    std::error_code error;
-    std::vector<fs::path> written;
-    std::vector<fs::path> new_folders;
-    for (const auto& entry : fs::recursive_directory_iterator(folder_, error)) {
-      const auto known = before_.find(entry.path());
-      if (entry.is_directory()) {
-        if (known == before_.end()) new_folders.push_back(entry.path());
-      } else if (known == before_.end() || known->second != entry.last_write_time()) {
-        written.push_back(entry.path());
-      }
-    }
-    for (const fs::path& file : written) fs::remove(file, error);
-    std::sort(new_folders.rbegin(), new_folders.rend());  // children before their parents
-    for (const fs::path& folder : new_folders) fs::remove(folder, error);
-    if (created_) fs::remove(folder_, error);  // only if empty
-    if (!written.empty()) {
-      std::cerr << "trd run: removed the " << written.size() << " files this run wrote to "
-                << folder_ << "\n";
-    }
-  }
-
- private:
-  std::string folder_;
-  bool created_;
-  std::map<std::filesystem::path, std::filesystem::file_time_type> before_;
-};
 
 // Every stage's flags, checked before the first stage runs: a typo found by
 // the teacher or the trainer would otherwise cost the stages before it.
@@ -363,59 +283,28 @@ class Pictures {
   int stdin_ = -1;  // our end of its stdin
 };
 
-// data -> teacher for each stage -> train -> report, into the run folder --out.
-void run_stages(const po::variables_map& v, const po::options_description& data,
-                const po::options_description& teacher_settings_flags) {
+// data -> teacher for each stage -> train -> report, into the run folder
+// --out; `beside`: trd runs the head (apps/run_head.hpp).
+void run_stages(const po::variables_map& v, const RunOptions& options, HeadBeside* beside) {
   const std::string out = v["out"].as<std::string>();
-  const std::string teacher_name = v["teacher"].as<std::string>();
-  const std::string seed = std::to_string(v["seed"].as<uint64_t>());
-  const std::string candidates = std::to_string(v["candidates"].as<int>());
-  const double start = now_seconds();
+  const double start = beside != nullptr ? beside->run_start() : now_seconds();
   // Python spends most of a second of CPU loading matplotlib: begun now, that
   // runs on the core the data and rl stages leave idle, not beside the first
   // epoch and the valid stage's teacher.
   Pictures pictures(out);
 
-  const std::string dataset_path = out + "/dataset.h5";
-  std::vector<std::string> data_args = {"--out", dataset_path};
-  pass_through(v, data, data_args);
-  run_data(data_args);
-  {
-    const Dataset dataset = read_dataset(dataset_path);
-    check_split_not_empty(dataset, dataset_path, kRl, "the student's rewards come from it");
-    check_split_not_empty(dataset, dataset_path, kValid, "the best epoch is picked on it");
-    check_split_not_empty(dataset, dataset_path, kTest, "the report scores it");
-  }
+  const RunHead head = run_head(v, options);
+  if (beside == nullptr || !beside->done_beside(head)) run_head_stages(head);
 
   // Each stage's teacher warm-starts from the one before (or, fixed, fits
   // on rl). The student trains on rl's lists at once: the valid stage's
   // teacher fits in a second process meanwhile (the first epoch's end waits
   // for it), then the test stage's, whose lists only the report reads.
-  const auto knowledge_path = [&](const std::string& stage) {
-    return out + "/" + teacher_name + "-" + stage + ".h5";
-  };
-  const auto teacher_args = [&](const std::string& stage, const std::string& previous_stage) {
-    std::vector<std::string> args = {
-        "--dataset",     dataset_path,
-        "--teacher",     teacher_name,
-        "--stage",       stage,
-        "--out",         knowledge_path(stage),
-        "--seed",        seed,
-        "--list-length", std::to_string(v["list-length"].as<int>()),
-        "--candidates",  candidates};
-    if (v["teacher-stage"].as<std::string>() == "fixed") {
-      args.insert(args.end(), {"--fit-on", "rl"});
-    } else if (!previous_stage.empty()) {
-      args.insert(args.end(), {"--init", knowledge_path(previous_stage)});
-    }
-    pass_through(v, teacher_settings_flags, args, "teacher-");
-    return args;
-  };
+  const std::string teacher_name = v["teacher"].as<std::string>();
   const auto label = [&](const std::string& stage) {
     return "trd teacher --teacher " + teacher_name + " --stage " + stage;
   };
-  run_teacher(teacher_args("rl", ""));
-  BackgroundTeacher valid_teacher(label("valid"), teacher_args("valid", "rl"));
+  BackgroundTeacher valid_teacher(label("valid"), stage_teacher_args(v, options, "valid", "rl"));
   std::optional<BackgroundTeacher> test_teacher;
 
   const std::string agent_dir = out + "/agent";
@@ -423,16 +312,16 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
       [&] { return valid_teacher.finished(); },
       [&] {
         valid_teacher.collect();
-        test_teacher.emplace(label("test"), teacher_args("test", "valid"));
+        test_teacher.emplace(label("test"), stage_teacher_args(v, options, "test", "valid"));
       }};
-  train_into(v, dataset_path, knowledge_path("rl"), knowledge_path("valid"), agent_dir, {},
-             valid_knowledge);
+  train_into(v, head.dataset_path, run_knowledge_path(v, "rl"), run_knowledge_path(v, "valid"),
+             agent_dir, {}, valid_knowledge);
   pictures.training_done();
   test_teacher.value().collect();
 
   StudentReportInputs report;
-  report.dataset_path = dataset_path;
-  report.knowledge_path = knowledge_path("test");
+  report.dataset_path = head.dataset_path;
+  report.knowledge_path = run_knowledge_path(v, "test");
   report.agent_dir = agent_dir;
   report.out_dir = out;
   report.candidates = v["candidates"].as<int>();
@@ -455,35 +344,12 @@ void run_stages(const po::variables_map& v, const po::options_description& data,
 }  // namespace
 
 int run_run(const std::vector<std::string>& args) {
-  po::options_description data = dataset_options(
-      "seed of every stage: the synthetic generator, the teacher, the agent and the bootstrap");
-  po::options_description teacher("Teacher options");
-  // clang-format off
-  teacher.add_options()
-      ("teacher", po::value<std::string>()->default_value("bprmf"), kTeacherNames)
-      ("teacher-stage", po::value<std::string>()->default_value("warm"),
-       "warm: the teacher keeps training through the stages (valid, test lists from a stronger "
-       "teacher); fixed: one teacher fit on base serves every stage (the original protocol)")
-      ("list-length", po::value<int>()->default_value(100), "items per user in each teacher list")
-      ("candidates", po::value<int>()->default_value(0),
-       "rank held-out items plus uniform negatives up to N (0: full ranking)")
-      ("k", po::value<std::string>()->default_value("1,5,10,20"), "cutoffs of the report");
-  // clang-format on
-  // Passed to trd teacher without the prefix; unset ones keep the teacher's defaults.
-  po::options_description teacher_settings_flags =
-      teacher_setting_options("teacher-", "Teacher settings (trd teacher's, prefixed)");
-  teacher_settings_flags.add_options()("teacher-threads", po::value<int>(), "training threads");
-  po::options_description run("Run options");
-  // clang-format off
-  run.add_options()
-      ("out", po::value<std::string>()->default_value("runs/latest"),
-       "run folder: dataset.h5, the teacher's knowledge per stage, the agent, the report");
-  // clang-format on
+  const RunOptions options;
   po::options_description all;
-  all.add(run)
-      .add(data)
-      .add(teacher)
-      .add(teacher_settings_flags)
+  all.add(options.run)
+      .add(options.data)
+      .add(options.teacher)
+      .add(options.teacher_settings)
       .add(env_options())
       .add(agent_choice_options())
       .add(training_options());
@@ -494,10 +360,19 @@ int run_run(const std::vector<std::string>& args) {
   const std::string out = v["out"].as<std::string>();
   check_settings_of_every_stage(v);
   check_output_folder(out, "--out");
+  if (std::optional<HeadBeside> beside = HeadBeside::from_environment()) {
+    // trd holds the folder's lock, and takes away what the run wrote when it fails.
+    try {
+      run_stages(v, options, &*beside);
+    } catch (const HeadFailedBeside&) {
+      return kExitBadInput;  // trd shows the head's error
+    }
+    return kExitOk;
+  }
   const RunFolderRollback rollback(out);
   const FolderLock lock(out);
   try {
-    run_stages(v, data, teacher_settings_flags);
+    run_stages(v, options, nullptr);
   } catch (...) {
     rollback.undo();
     throw;

@@ -15,7 +15,9 @@
 // The other functions trd hands off are declared where they belong:
 // run_run, run_train and run_recommend (apps/commands.hpp), bench_agent
 // (apps/bench.hpp), report_student (apps/student.hpp) and make_teacher
-// (teachers/registry.hpp, for neumf).
+// (teachers/registry.hpp, for neumf). trd's run_run is the one that does
+// more: it runs the run's first stages itself while trd-torch loads
+// LibTorch beside it (apps/run_head.hpp).
 
 #include <string>
 

@@ -14,6 +14,7 @@
 #include "apps/bench.hpp"
 #include "apps/commands.hpp"
 #include "apps/libtorch_commands.hpp"
+#include "apps/run_head.hpp"
 #include "apps/student.hpp"
 #include "teachers/registry.hpp"
 
@@ -59,7 +60,9 @@ std::unique_ptr<Teacher> make_teacher(const std::string& name, const TeacherSett
 
 namespace cli {
 
-int run_run(const std::vector<std::string>&) { run_in_trd_torch(); }
+int run_run(const std::vector<std::string>& args) {
+  return run_with_head_beside(args, run_in_trd_torch);
+}
 int run_train(const std::vector<std::string>&) { run_in_trd_torch(); }
 int run_recommend(const std::vector<std::string>&) { run_in_trd_torch(); }
 int bench_agent(const po::variables_map&) { run_in_trd_torch(); }

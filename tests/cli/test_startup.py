@@ -81,7 +81,56 @@ def main():
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         subprocess.run([os.path.join(alone, "trd"), "inspect", d], check=True,
                        capture_output=True)
+        run_head_beside(tmp)
     print("startup: OK")
+
+
+def run_head_beside(tmp):
+    """trd run runs its data stage and first teacher in trd while trd-torch
+    loads LibTorch (apps/run_head.hpp): the same files as trd-torch alone, and
+    trd-torch keeps to its side of the channel when trd is a second client."""
+    quick = ["run", "--dataset", "synthetic", "--synthetic-interactions", "3000",
+             "--epochs", "1", "--list-length", "60"]
+    beside, alone = os.path.join(tmp, "beside"), os.path.join(tmp, "alone_run")
+    run(*quick, "--out", beside)
+    subprocess.run([TRD_TORCH, *quick, "--out", alone], check=True, capture_output=True)
+    for name in ("dataset.h5", "bprmf-rl.h5", "bprmf-valid.h5", "agent/agent.pt", "eval.csv"):
+        with open(os.path.join(beside, name), "rb") as a, open(os.path.join(alone, name), "rb") as b:
+            assert a.read() == b.read(), name
+
+    def torch_with_trd_played_by(answer, out):
+        to_trd_read, to_trd_write = os.pipe()
+        from_trd_read, from_trd_write = os.pipe()
+        env = dict(os.environ, TRD_RUN_HEAD=f"{to_trd_write},{from_trd_read},0")
+        proc = subprocess.Popen([TRD_TORCH, *quick, "--out", out], env=env, text=True,
+                                pass_fds=(to_trd_write, from_trd_read),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(to_trd_write)
+        os.close(from_trd_read)
+        with os.fdopen(to_trd_read, "rb") as channel:
+            head = channel.read()  # until trd-torch closes its end
+        assert os.path.join(out, "dataset.h5").encode() in head, head
+        assert b"--stage2\nrl" in head, head  # each argument after its length
+        with os.fdopen(from_trd_write, "wb") as channel:
+            channel.write(answer)
+        stdout, stderr = proc.communicate(timeout=300)
+        return proc.returncode, stdout, stderr
+
+    # "n": trd read the command line otherwise; trd-torch runs the head itself.
+    told = os.path.join(tmp, "told")
+    os.mkdir(told)
+    status, stdout, stderr = torch_with_trd_played_by(b"n", told)
+    assert status == 0, stderr
+    assert "wrote " + os.path.join(told, "dataset.h5") in stdout, stdout
+    with open(os.path.join(told, "agent", "agent.pt"), "rb") as a, \
+            open(os.path.join(alone, "agent", "agent.pt"), "rb") as b:
+        assert a.read() == b.read()
+    # No answer: trd's head failed and trd shows why; trd-torch stops, silent.
+    failed = os.path.join(tmp, "failed")
+    os.mkdir(failed)
+    status, stdout, stderr = torch_with_trd_played_by(b"", failed)
+    assert status == 2 and "error" not in stderr, (status, stderr)
+    assert not os.path.exists(os.path.join(failed, "agent")), os.listdir(failed)
 
 
 if __name__ == "__main__":
