@@ -18,9 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <optional>
-#include <sstream>
 
 #include "apps/agent_options.hpp"
 #include "apps/commands.hpp"
@@ -366,6 +364,9 @@ int run_run(const std::vector<std::string>& args) {
       run_stages(v, options, &*beside);
     } catch (const HeadFailedBeside&) {
       return kExitBadInput;  // trd shows the head's error
+    } catch (...) {
+      beside->send_errors_to_trd();
+      throw;
     }
     return kExitOk;
   }

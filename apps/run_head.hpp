@@ -49,9 +49,13 @@ std::vector<std::string> stage_teacher_args(const po::variables_map& v, const Ru
 std::string run_dataset_path(const po::variables_map& v);
 std::string run_knowledge_path(const po::variables_map& v, const std::string& stage);
 
+/// Text that reads back as the same value (std::to_string keeps only 6 decimals).
+std::string exact(double value);
+
 /// What the head runs: `trd data`'s arguments and the rl stage's teacher's.
 struct RunHead {
   std::string dataset_path;
+  std::string knowledge_path;  ///< the rl stage's
   std::vector<std::string> data_args;
   std::vector<std::string> teacher_args;
   /// The two lists as one string, for trd and trd-torch to compare.
@@ -68,6 +72,8 @@ void run_head_stages(const RunHead& head);
 class RunFolderRollback {
  public:
   explicit RunFolderRollback(const std::string& folder);
+  /// Of an existing `folder`, which this run made when `created`.
+  RunFolderRollback(const std::string& folder, bool created);
   /// Removes the files and the folders the run wrote inside the folder;
   /// how many files.
   std::size_t remove_written() const;
@@ -81,8 +87,9 @@ class RunFolderRollback {
   std::map<std::filesystem::path, std::filesystem::file_time_type> before_;
 };
 
-/// trd's `trd run`: the head beside trd-torch as above, or `hand_off` (which
-/// replaces the process with trd-torch) when it cannot. The exit status.
+/// trd's `trd run`: the head beside trd-torch as above, or `hand_off`, which
+/// replaces the process with trd-torch and must not return, when it cannot.
+/// The exit status.
 int run_with_head_beside(const std::vector<std::string>& args, void (*hand_off)());
 
 /// Thrown in trd-torch when trd's head failed: trd has shown the error.
@@ -100,6 +107,10 @@ class HeadBeside {
   /// trd ran that head, false when this process must run it itself (trd
   /// read the command line otherwise). HeadFailedBeside when it failed.
   bool done_beside(const RunHead& head);
+  /// Sends what this process writes to stderr from now on to trd, which
+  /// shows it after taking away what the run wrote: a failing run's error
+  /// stays its last line.
+  void send_errors_to_trd() const;
   /// When trd started the run (now_seconds()).
   double run_start() const { return run_start_; }
 

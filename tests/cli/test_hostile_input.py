@@ -125,6 +125,12 @@ def main():
                               (["--seed", "-1"], "--seed -1")]:
             expect_refused(quick_run + flags, tmp, phrase)
         assert not os.path.exists(run_folder)
+        # So is a run into a finished run's folder, whose files stay as they
+        # were, though trd runs the first stages while trd-torch checks.
+        run(*quick_run, "--epochs", "1")
+        for flags, phrase in [(["--epochs", "0"], "--epochs"), (["--k", "1,500"], "--k 500")]:
+            expect_refused(quick_run + flags, tmp, phrase)
+        shutil.rmtree(run_folder)
         # A failure after the first stage takes away what the run wrote and
         # keeps what was there before.
         one_each = write(os.path.join(tmp, "one_each.csv"),

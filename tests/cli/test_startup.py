@@ -101,20 +101,22 @@ def run_head_beside(tmp):
     def torch_with_trd_played_by(answer, out):
         to_trd_read, to_trd_write = os.pipe()
         from_trd_read, from_trd_write = os.pipe()
-        env = dict(os.environ, TRD_RUN_HEAD=f"{to_trd_write},{from_trd_read},0")
+        env = dict(os.environ, TRD_RUN_HEAD=f"{to_trd_write},{from_trd_read},0,{os.getpid()}")
         proc = subprocess.Popen([TRD_TORCH, *quick, "--out", out], env=env, text=True,
                                 pass_fds=(to_trd_write, from_trd_read),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         os.close(to_trd_write)
         os.close(from_trd_read)
-        with os.fdopen(to_trd_read, "rb") as channel:
-            head = channel.read()  # until trd-torch closes its end
+        from_torch = os.fdopen(to_trd_read, "rb")
+        head = from_torch.read(int(from_torch.readline()))  # its length, a newline, the head
         assert os.path.join(out, "dataset.h5").encode() in head, head
         assert b"--stage2\nrl" in head, head  # each argument after its length
-        with os.fdopen(from_trd_write, "wb") as channel:
-            channel.write(answer)
+        with os.fdopen(from_trd_write, "wb") as to_torch:
+            to_torch.write(answer)
         stdout, stderr = proc.communicate(timeout=300)
-        return proc.returncode, stdout, stderr
+        errors_for_trd = from_torch.read().decode()  # what trd would show after its rollback
+        from_torch.close()
+        return proc.returncode, stdout, stderr + errors_for_trd
 
     # "n": trd read the command line otherwise; trd-torch runs the head itself.
     told = os.path.join(tmp, "told")
