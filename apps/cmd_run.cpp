@@ -342,6 +342,12 @@ void run_stages(const po::variables_map& v, const RunOptions& options, HeadBesid
 }  // namespace
 
 int run_run(const std::vector<std::string>& args) {
+  std::optional<HeadBeside> beside;
+  try {
+    beside = HeadBeside::from_environment();
+  } catch (const HeadFailedBeside&) {
+    return kExitBadInput;  // trd, which started this process, has gone
+  }
   const RunOptions options;
   po::options_description all;
   all.add(options.run)
@@ -358,7 +364,7 @@ int run_run(const std::vector<std::string>& args) {
   const std::string out = v["out"].as<std::string>();
   check_settings_of_every_stage(v);
   check_output_folder(out, "--out");
-  if (std::optional<HeadBeside> beside = HeadBeside::from_environment()) {
+  if (beside) {
     // trd holds the folder's lock, and takes away what the run wrote when it fails.
     try {
       run_stages(v, options, &*beside);

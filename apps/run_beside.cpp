@@ -86,18 +86,19 @@ std::optional<RunHead> head_trd_can_run(const std::vector<std::string>& args, st
 }
 
 // How a child ended: its exit status, or 128 + the signal that killed it,
-// as a shell gives it, after a line naming `what` (when not empty) and the
-// signal.
-int ended(pid_t child, const std::string& what) {
+// as a shell gives it; then a line naming `what` and the signal goes into
+// `note` (when `what` is not empty), for trd to show last.
+int ended(pid_t child, const std::string& what, std::string& note) {
   int status = 0;
   while (::waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) return kExitInternalError;
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   const int signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  if (what.empty()) return 128 + signal;
-  std::cerr << "trd run: " << what << " was killed by signal " << signal << " ("
-            << ::strsignal(signal) << ")\n";
+  if (!what.empty()) {
+    note += "trd run: " + what + " was killed by signal " + std::to_string(signal) + " (" +
+            ::strsignal(signal) + ")\n";
+  }
   return 128 + signal;
 }
 
@@ -168,14 +169,20 @@ struct Channel {
 // an earlier run's files in the folder as they were.
 class KeptFiles {
  public:
+  /// Throws std::filesystem::filesystem_error when a link cannot be made, or
+  /// its name is taken (a killed run's, or the user's: left alone).
   explicit KeptFiles(const std::vector<std::string>& paths) {
-    for (const std::string& path : paths) {
-      std::error_code error;
-      if (!std::filesystem::exists(path, error)) continue;
-      const std::string link = path + ".kept-by-trd-run";
-      std::filesystem::remove(link, error);
-      std::filesystem::create_hard_link(path, link);  // throws when it cannot
-      kept_.emplace_back(path, link);
+    try {
+      for (const std::string& path : paths) {
+        std::error_code error;
+        if (!std::filesystem::exists(path, error)) continue;
+        const std::string link = path + ".kept-by-trd-run";
+        std::filesystem::create_hard_link(path, link);
+        kept_.emplace_back(path, link);
+      }
+    } catch (...) {
+      drop();
+      throw;
     }
   }
   KeptFiles(const KeptFiles&) = delete;
@@ -184,7 +191,12 @@ class KeptFiles {
 
   void restore() {
     std::error_code error;
-    for (const auto& [path, link] : kept_) std::filesystem::rename(link, path, error);
+    for (const auto& [path, link] : kept_) {
+      std::filesystem::rename(link, path, error);
+      // Renaming a link over its own file (the head had not replaced it)
+      // does nothing: the link is still there.
+      std::filesystem::remove(link, error);
+    }
     kept_.clear();
   }
   void drop() {
@@ -257,8 +269,11 @@ std::string framed(const std::string& encoded_head) {
 // The head in `framed` text once it has all come, else nothing.
 std::optional<std::string> unframed(const std::string& text) {
   const std::size_t newline = text.find('\n');
-  if (newline == std::string::npos) return std::nullopt;
-  const std::size_t size = std::strtoull(text.c_str(), nullptr, 10);
+  if (newline == std::string::npos || newline == 0 ||
+      text.find_first_not_of("0123456789") != newline) {
+    return std::nullopt;
+  }
+  const std::size_t size = std::stoull(text.substr(0, newline));
   if (text.size() < newline + 1 + size) return std::nullopt;
   return text.substr(newline + 1, size);
 }
@@ -333,7 +348,8 @@ HeadOutcome run_head_until_accepted(const RunHead& head, int torch_fd, int answe
     }
     held.clear();
   }
-  outcome.status = ended(head_process, outcome.stopped ? "" : "the run's first stages (in trd)");
+  outcome.status =
+      ended(head_process, outcome.stopped ? "" : "the run's first stages (in trd)", outcome.error);
   return outcome;
 }
 
@@ -363,7 +379,7 @@ int run_with_head_beside(const std::vector<std::string>& args, void (*hand_off)(
     kept.emplace(std::vector<std::string>{head->dataset_path, head->knowledge_path});
   } catch (const std::filesystem::filesystem_error&) {
     lock.reset();
-    return run_all_in_trd_torch();  // no hard links here
+    return run_all_in_trd_torch();  // no hard links here, or a killed run's in the way
   }
 
   // trd-torch's ends stay open across its exec; it marks them close-on-exec
@@ -372,10 +388,11 @@ int run_with_head_beside(const std::vector<std::string>& args, void (*hand_off)(
   Channel to_trd(false, 0), from_trd(true, 0);
   ::fcntl(to_trd.read, F_SETFD, FD_CLOEXEC);
   ::fcntl(from_trd.write, F_SETFD, FD_CLOEXEC);
+  // Undone under the lock: another run's files are not this one's to take.
   const auto fail = [&](int status, bool say_so, const std::string& errors) {
     kept->restore();
-    lock.reset();
     rollback.undo(say_so);
+    lock.reset();
     std::cerr << errors << std::flush;
     return status;
   };
@@ -395,8 +412,9 @@ int run_with_head_beside(const std::vector<std::string>& args, void (*hand_off)(
       run_head_until_accepted(*head, to_trd.read, from_trd.write, [&] { kept->drop(); });
   if (!outcome.torch_head) {  // trd-torch refused the command line, and said why
     close_fd(from_trd.write);
-    const int status = ended(torch_process, "trd-torch");
-    return fail(status == kExitOk ? kExitInternalError : status, false, "");
+    std::string note;
+    const int status = ended(torch_process, "trd-torch", note);
+    return fail(status == kExitOk ? kExitInternalError : status, false, note);
   }
   bool answered = true;
   if (outcome.stopped) {
@@ -408,8 +426,8 @@ int run_with_head_beside(const std::vector<std::string>& args, void (*hand_off)(
     answered = write_all(from_trd.write, "y", /*socket=*/true);
   }
   close_fd(from_trd.write);  // without an answer: the head failed, and trd-torch stops
-  const int torch_status = ended(torch_process, "trd-torch");
-  const std::string torch_errors = read_to_end(to_trd.read);
+  std::string torch_errors = read_to_end(to_trd.read);  // to its end: trd-torch's
+  const int torch_status = ended(torch_process, "trd-torch", torch_errors);
   if (!outcome.stopped && outcome.status != kExitOk) {
     return fail(outcome.status, true, outcome.error);
   }
@@ -442,6 +460,7 @@ std::optional<HeadBeside> HeadBeside::from_environment() {
 
 bool HeadBeside::done_beside(const RunHead& head) {
   write_all(to_trd_, framed(head.encoded()));
+  head_sent_ = true;
   std::string answer;
   read_some(from_trd_, answer);
   close_fd(from_trd_);
@@ -451,6 +470,7 @@ bool HeadBeside::done_beside(const RunHead& head) {
 }
 
 void HeadBeside::send_errors_to_trd() const {
+  if (!head_sent_) return;  // trd reads no errors before the head: they go out here
   std::cout.flush();
   std::cerr.flush();
   ::dup2(to_trd_, STDERR_FILENO);

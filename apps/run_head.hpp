@@ -100,16 +100,16 @@ class HeadBeside {
  public:
   /// The channel trd passed in TRD_RUN_HEAD, or none (trd-torch started on
   /// its own). Takes the variable out of the environment, so the processes
-  /// trd-torch starts do not see it.
+  /// trd-torch starts do not see it. HeadFailedBeside when trd has gone.
   static std::optional<HeadBeside> from_environment();
 
   /// Sends the head this process would run and waits for trd: true when
   /// trd ran that head, false when this process must run it itself (trd
   /// read the command line otherwise). HeadFailedBeside when it failed.
   bool done_beside(const RunHead& head);
-  /// Sends what this process writes to stderr from now on to trd, which
-  /// shows it after taking away what the run wrote: a failing run's error
-  /// stays its last line.
+  /// Once the head is sent, sends what this process writes to stderr from
+  /// now on to trd, which shows it after taking away what the run wrote: a
+  /// failing run's error stays its last line.
   void send_errors_to_trd() const;
   /// When trd started the run (now_seconds()).
   double run_start() const { return run_start_; }
@@ -120,6 +120,7 @@ class HeadBeside {
   int to_trd_;
   int from_trd_;
   double run_start_;
+  bool head_sent_ = false;
 };
 
 }  // namespace trd::cli
