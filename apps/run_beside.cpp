@@ -102,8 +102,8 @@ int ended(pid_t child, const std::string& what, std::string& note) {
   return 128 + signal;
 }
 
-// False when the reader is gone (no SIGPIPE: `fd` is a socket or the
-// caller's stdout, whose reader going is the caller's end anyway).
+// False when the reader is gone. A write to a socket asks not to raise
+// SIGPIPE; trd's own stdout and stderr keep the usual rule.
 bool write_all(int fd, const std::string& bytes, bool socket = false) {
   std::size_t done = 0;
   while (done < bytes.size()) {
@@ -426,7 +426,9 @@ int run_with_head_beside(const std::vector<std::string>& args, void (*hand_off)(
     answered = write_all(from_trd.write, "y", /*socket=*/true);
   }
   close_fd(from_trd.write);  // without an answer: the head failed, and trd-torch stops
-  std::string torch_errors = read_to_end(to_trd.read);  // to its end: trd-torch's
+  // What trd-torch sent after its head: its error, if it failed. The
+  // channel ends when trd-torch does.
+  std::string torch_errors = read_to_end(to_trd.read);
   const int torch_status = ended(torch_process, "trd-torch", torch_errors);
   if (!outcome.stopped && outcome.status != kExitOk) {
     return fail(outcome.status, true, outcome.error);

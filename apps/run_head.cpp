@@ -133,12 +133,11 @@ RunHead run_head(const po::variables_map& v, const RunOptions& options) {
 
 void run_head_stages(const RunHead& head) {
   run_data(head.data_args);
-  const std::string& dataset_path = head.dataset_path;
   {
-    const Dataset dataset = read_dataset(dataset_path);
-    check_split_not_empty(dataset, dataset_path, kRl, "the student's rewards come from it");
-    check_split_not_empty(dataset, dataset_path, kValid, "the best epoch is picked on it");
-    check_split_not_empty(dataset, dataset_path, kTest, "the report scores it");
+    const Dataset dataset = read_dataset(head.dataset_path);
+    check_split_not_empty(dataset, head.dataset_path, kRl, "the student's rewards come from it");
+    check_split_not_empty(dataset, head.dataset_path, kValid, "the best epoch is picked on it");
+    check_split_not_empty(dataset, head.dataset_path, kTest, "the report scores it");
   }
   run_teacher(head.teacher_args);
 }
