@@ -237,10 +237,10 @@ std::vector<NamedValue> DdpgAgent::update() {
     const torch::Tensor next_values =
         critic_value(*target_, flat, repeated_state, items.reshape({n * slots, -1}))
             .reshape({n, slots});
-    targets =
-        dqn_targets(batch.rewards, batch.bootstrap,
-                    next_values.gather(1, best_valid_slots(next_scores, next.mask)).squeeze(1),
-                    settings_.gamma);
+    targets = dqn_targets(
+        batch.rewards, batch.bootstrap,
+        next_values.gather(1, best_valid_slots(next_scores, next.mask_offset)).squeeze(1),
+        settings_.gamma);
   }
   const torch::Tensor state = online_->encoder->forward(states);
   const torch::Tensor actions = slot_actions(*online_, states);

@@ -21,7 +21,7 @@ torch::Tensor masked_q_values(QNetworkImpl& network, const ObservationBatch& obs
                               int episode_length) {
   const torch::NoGradGuard no_grad;
   const ObservationTensors tensors = to_tensors(observations, episode_length, network.ids());
-  return masked(network.forward(tensors), tensors.mask);
+  return network.forward(tensors).add_(tensors.mask_offset);
 }
 
 void greedy_actions(const torch::Tensor& q_values, int batch, std::vector<int32_t>& actions) {
@@ -81,8 +81,9 @@ class FrozenDqn : public Agent {
 
 }  // namespace
 
-torch::Tensor best_valid_slots(const torch::Tensor& next_online, const torch::Tensor& next_mask) {
-  return masked(next_online, next_mask).argmax(1, /*keepdim=*/true);
+torch::Tensor best_valid_slots(const torch::Tensor& next_online,
+                               const torch::Tensor& next_mask_offset) {
+  return (next_online + next_mask_offset).argmax(1, /*keepdim=*/true);
 }
 
 torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& bootstrap,
@@ -133,10 +134,18 @@ torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
 
 torch::Tensor QNetworkImpl::forward_at(const ObservationTensors& observations,
                                        const torch::Tensor& slots) {
-  const torch::Tensor features = observations.features.gather(
-      1, slots.unsqueeze(2).expand({-1, -1, observations.features.size(2)}));
+  // Rows of the flattened slots: index_select copies them at two thirds of
+  // gather's cost over an expanded index.
+  const int64_t batch = observations.features.size(0);
+  const int64_t n_slots = observations.features.size(1);
+  const torch::Tensor rows =
+      slots.view({batch}) + torch::arange(0, batch * n_slots, n_slots, slots.options());
+  const torch::Tensor features =
+      observations.features.reshape({batch * n_slots, -1}).index_select(0, rows).unsqueeze(1);
   const torch::Tensor window =
-      slot_embeddings_ ? observations.window.gather(1, slots) : torch::Tensor();
+      slot_embeddings_
+          ? observations.window.view({batch * n_slots}).index_select(0, rows).view({batch, 1})
+          : torch::Tensor();
   return slot_values(observations, features, window).squeeze(1);
 }
 
@@ -353,7 +362,7 @@ std::vector<NamedValue> DqnAgent::learn(const ReplayTensors& batch, PhaseClock& 
     const torch::NoGradGuard no_grad;
     // Each slot's value depends on that slot alone, so the target net and
     // the trained forward run on one slot per row, not on every slot.
-    const torch::Tensor best = best_valid_slots(online_->forward(next), next.mask);
+    const torch::Tensor best = best_valid_slots(online_->forward(next), next.mask_offset);
     targets = dqn_targets(batch.rewards, batch.bootstrap, target_->forward_at(next, best),
                           settings_.gamma);
   }

@@ -51,8 +51,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, s
 void check_dqn_settings(const DqnSettings& settings);
 
 /// Double DQN's a*: the online net's best valid slot of each next state,
-/// [N, 1] int64, from its values next_online [N, n] and next_mask [N, n].
-torch::Tensor best_valid_slots(const torch::Tensor& next_online, const torch::Tensor& next_mask);
+/// [N, 1] int64, from its values next_online [N, n] and the next states'
+/// mask_offsets() [N, n].
+torch::Tensor best_valid_slots(const torch::Tensor& next_online,
+                               const torch::Tensor& next_mask_offset);
 
 /// Double-DQN targets, DESIGN.md's rule: r + gamma * Q_target(s', a*), with
 /// next_target_at_best [N] the target net's value at best_valid_slots(), in

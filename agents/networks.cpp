@@ -47,11 +47,14 @@ ObservationTensors to_tensors(const ObservationBatch& observations, int episode_
   tensors.mask =
       torch::from_blob(const_cast<int8_t*>(observations.mask.data()), {b, n}, torch::kInt8)
           .to(torch::kBool);
-  tensors.position =
-      (torch::from_blob(const_cast<int32_t*>(observations.t.data()), {b, 1}, torch::kInt32)
-           .to(torch::kFloat32) -
-       1.0) /
-      static_cast<double>(episode_length);
+  tensors.mask_offset = mask_offsets(observations);
+  // Float arithmetic as the tensor expression (t - 1.0) / K does it, without
+  // its three tensor operations.
+  tensors.position = torch::empty({b, 1});
+  std::transform(observations.t.begin(), observations.t.begin() + b,
+                 tensors.position.data_ptr<float>(), [episode_length](int32_t t) {
+                   return (static_cast<float>(t) - 1.0f) / static_cast<float>(episode_length);
+                 });
 
   tensors.teacher_score = torch::from_blob(const_cast<float*>(observations.teacher_score.data()),
                                            {b, n}, torch::kFloat32);
@@ -70,6 +73,15 @@ torch::Tensor teacher_features(const ObservationTensors& tensors) {
       tensors.mask.to(torch::kFloat32) / torch::log2(rank.clamp_min(0.0) + 2.0);
   return torch::stack({standardize_rows(tensors.teacher_score, tensors.mask), rank_feature},
                       /*dim=*/2);
+}
+
+torch::Tensor mask_offsets(const ObservationBatch& observations) {
+  torch::Tensor offsets = torch::empty({observations.batch, observations.n_actions});
+  std::transform(observations.mask.begin(), observations.mask.begin() + offsets.numel(),
+                 offsets.data_ptr<float>(), [](int8_t valid) {
+                   return valid != 0 ? 0.0f : -std::numeric_limits<float>::infinity();
+                 });
+  return offsets;
 }
 
 torch::Tensor bootstrap_flags(const ReplaySample& sample) {

@@ -82,15 +82,20 @@ TEST_CASE("DQN targets follow the rule in each of its three cases", "[agents][dq
   const torch::Tensor bootstrap = bootstrap_flags(sample);
   CHECK(torch::equal(bootstrap, torch::tensor({true, false, false})));
   const torch::Tensor rewards = torch::tensor({0.5f, 1.0f, 0.25f});
-  const torch::Tensor next_mask =
-      torch::tensor({1, 1, 0, 1, 1, 1, 0, 0, 0}, torch::kBool).reshape({3, 3});
+  sample.next_observations.batch = 3;
+  const torch::Tensor next_mask_offset = mask_offsets(sample.next_observations);
+  const float minus_infinity = -std::numeric_limits<float>::infinity();
+  CHECK(
+      torch::equal(next_mask_offset, torch::tensor({0.0f, 0.0f, minus_infinity, 0.0f, 0.0f, 0.0f,
+                                                    minus_infinity, minus_infinity, minus_infinity})
+                                         .reshape({3, 3})));
   const torch::Tensor next_online =
       torch::tensor({0.1f, 0.5f, 9.0f, 7.0f, 1.0f, 1.0f, 5.0f, 5.0f, 5.0f}).reshape({3, 3});
   const torch::Tensor next_target =
       torch::tensor({4.0f, 3.0f, 100.0f, 8.0f, 8.0f, 8.0f, 6.0f, 6.0f, 6.0f}).reshape({3, 3});
-  const torch::Tensor targets =
-      dqn_targets(rewards, bootstrap,
-                  next_target.gather(1, best_valid_slots(next_online, next_mask)).squeeze(1), 0.9);
+  const torch::Tensor targets = dqn_targets(
+      rewards, bootstrap,
+      next_target.gather(1, best_valid_slots(next_online, next_mask_offset)).squeeze(1), 0.9);
   CHECK(targets[0].item<float>() == Approx(0.5 + 0.9 * 3.0));
   CHECK(targets[1].item<float>() == Approx(1.0));
   CHECK(targets[2].item<float>() == Approx(0.25));
