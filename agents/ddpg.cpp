@@ -104,7 +104,8 @@ void check_ddpg_settings(const DdpgSettings& s) {
 DdpgAgent::DdpgAgent(const EnvData& data, const Spaces& spaces, const DdpgSettings& settings)
     : spaces_(spaces),
       settings_((check_ddpg_settings(settings), settings)),
-      replay_(spaces, settings.replay_capacity, derived_seed(settings.seed, SeedStream::kReplay)),
+      replay_(spaces, settings.replay_capacity, derived_seed(settings.seed, SeedStream::kReplay),
+              StateSlots::kActed),
       engine_(derived_seed(settings.seed, SeedStream::kExploration)) {
   torch::manual_seed(settings.seed);
   online_ = std::make_unique<Networks>(data, spaces, settings);
@@ -141,9 +142,9 @@ torch::Tensor DdpgAgent::slot_actions(Networks& nets, const ObservationTensors& 
 // Slot scores for actor vectors [B, d + F]: standardised dot products with
 // each slot's action (its item's embedding and its features), plus the
 // weighted teacher score.
-torch::Tensor DdpgAgent::scores_for(Networks& nets, const ObservationTensors& tensors,
+torch::Tensor DdpgAgent::scores_for(const ObservationTensors& tensors, const torch::Tensor& actions,
                                     const torch::Tensor& vectors) {
-  const torch::Tensor dots = (slot_actions(nets, tensors) * vectors.unsqueeze(1)).sum(2);
+  const torch::Tensor dots = (actions * vectors.unsqueeze(1)).sum(2);
   torch::Tensor scores = standardize_rows(dots, tensors.mask);
   if (settings_.teacher_weight != 0) {
     scores = scores + settings_.teacher_weight *
@@ -153,21 +154,30 @@ torch::Tensor DdpgAgent::scores_for(Networks& nets, const ObservationTensors& te
 }
 
 torch::Tensor DdpgAgent::critic_value(Networks& nets, const ObservationTensors& tensors,
-                                      const torch::Tensor& state, const torch::Tensor& vectors) {
+                                      const torch::Tensor& state, const torch::Tensor& vectors,
+                                      int64_t per_state) {
   EmbeddingTables& tables = nets.encoder->embeddings();
-  const torch::Tensor user = tables->users(tensors.user);
-  const torch::Tensor average = tables->history_mean(tensors.history, spaces_.pad_item);
-  const torch::Tensor item_part = vectors.narrow(1, 0, tables->dim());
-  const torch::Tensor extras = torch::cat(
-      {(item_part * user).sum(1, true), (item_part * average).sum(1, true), tensors.position}, 1);
-  return nets.critic->forward(torch::cat({state, vectors, extras}, 1)).squeeze(1);
+  const int64_t batch = state.size(0);
+  const auto repeated = [&](const torch::Tensor& per_row) {  // [B, k] -> [B, per_state, k]
+    return per_row.unsqueeze(1).expand({batch, per_state, per_row.size(1)});
+  };
+  const torch::Tensor user = tables->users(tensors.user).unsqueeze(1);
+  const torch::Tensor average =
+      tables->history_mean(tensors.history, spaces_.pad_item).unsqueeze(1);
+  const torch::Tensor grouped = vectors.view({batch, per_state, -1});
+  const torch::Tensor item_part = grouped.narrow(2, 0, tables->dim());
+  const torch::Tensor inputs =
+      torch::cat({repeated(state), grouped, (item_part * user).sum(2, true),
+                  (item_part * average).sum(2, true), repeated(tensors.position)},
+                 2);
+  return nets.critic->forward(inputs.view({batch * per_state, -1})).squeeze(1);
 }
 
 torch::Tensor DdpgAgent::slot_scores(const ObservationBatch& observations) {
   const torch::NoGradGuard no_grad;
   const ObservationTensors tensors = to_tensors(observations, spaces_.episode_length);
   const torch::Tensor vectors = online_->actor->forward(online_->encoder->forward(tensors));
-  return scores_for(*online_, tensors, vectors);
+  return scores_for(tensors, slot_actions(*online_, tensors), vectors);
 }
 
 bool DdpgAgent::score_slots(const ObservationBatch& observations, std::vector<float>& scores) {
@@ -202,8 +212,10 @@ void DdpgAgent::act(const ObservationBatch& observations, bool explore,
       if (observations.active[row] != 0) exploring_steps_ += exploring_step_weight_;
     }
   }
-  const torch::Tensor best =
-      scores_for(*online_, tensors, vectors).argmax(1).to(torch::kInt32).contiguous();
+  const torch::Tensor best = scores_for(tensors, slot_actions(*online_, tensors), vectors)
+                                 .argmax(1)
+                                 .to(torch::kInt32)
+                                 .contiguous();
   actions.assign(best.data_ptr<int32_t>(), best.data_ptr<int32_t>() + observations.batch);
 }
 
@@ -223,31 +235,20 @@ std::vector<NamedValue> DdpgAgent::update() {
     // slot's item, and DESIGN.md's rule (as for DQN) combines them.
     const torch::NoGradGuard no_grad;
     const torch::Tensor next_state = target_->encoder->forward(next);
-    const torch::Tensor next_scores =
-        scores_for(*target_, next, target_->actor->forward(next_state));
-    const int64_t slots = spaces_.n_actions;
     const torch::Tensor items = slot_actions(*target_, next);  // [N, n, d + F]
-    const torch::Tensor repeated_state =
-        next_state.unsqueeze(1).expand({n, slots, next_state.size(1)}).reshape({n * slots, -1});
-    ObservationTensors flat = next;
-    flat.user = next.user.unsqueeze(1).expand({n, slots}).reshape({n * slots});
-    flat.history =
-        next.history.unsqueeze(1).expand({n, slots, next.history.size(1)}).reshape({n * slots, -1});
-    flat.position = next.position.unsqueeze(1).expand({n, slots, 1}).reshape({n * slots, 1});
+    const torch::Tensor next_scores = scores_for(next, items, target_->actor->forward(next_state));
+    const int64_t slots = spaces_.n_actions;
     const torch::Tensor next_values =
-        critic_value(*target_, flat, repeated_state, items.reshape({n * slots, -1}))
-            .reshape({n, slots});
+        critic_value(*target_, next, next_state, items.view({n * slots, -1}), slots)
+            .view({n, slots});
     targets = dqn_targets(
         batch.rewards, batch.bootstrap,
         next_values.gather(1, best_valid_slots(next_scores, next.mask_offset)).squeeze(1),
         settings_.gamma);
   }
   const torch::Tensor state = online_->encoder->forward(states);
-  const torch::Tensor actions = slot_actions(*online_, states);
-  const torch::Tensor placed =
-      actions
-          .gather(1, batch.actions.unsqueeze(2).expand({n, 1, actions.size(2)}))
-          .squeeze(1);
+  // The replay kept each state's acted slot alone: its action is what was placed.
+  const torch::Tensor placed = slot_actions(*online_, states).squeeze(1);
   const torch::Tensor q = critic_value(*online_, states, state, placed);
   const torch::Tensor critic_loss = torch::smooth_l1_loss(q, targets);
   critic_optimizer_->zero_grad();

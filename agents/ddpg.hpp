@@ -95,12 +95,20 @@ class DdpgAgent : public Agent {
   /// What the critic values per slot: [B, n, d + F], the item's embedding
   /// and the env's slot features.
   torch::Tensor slot_actions(Networks& nets, const ObservationTensors& tensors);
-  torch::Tensor scores_for(Networks& nets, const ObservationTensors& tensors,
+  /// Masked slot scores [B, n] of actor vectors [B, d + F] against the
+  /// slots' `actions` (slot_actions()).
+  torch::Tensor scores_for(const ObservationTensors& tensors, const torch::Tensor& actions,
                            const torch::Tensor& vectors);
   /// Every parameter of the online networks, frozen ones included.
   std::vector<torch::Tensor> all_parameters() const;
+  /// The critic's values [B * per_state] of `vectors` [B * per_state, d + F],
+  /// per_state of them in each of the B states of `tensors`, encoded as
+  /// `state` [B, w]. What depends on the state alone (its encoding, the
+  /// user's embedding, the history mean, the position) is looked up once
+  /// per state, not once per vector.
   torch::Tensor critic_value(Networks& nets, const ObservationTensors& tensors,
-                             const torch::Tensor& state, const torch::Tensor& vectors);
+                             const torch::Tensor& state, const torch::Tensor& vectors,
+                             int64_t per_state = 1);
 
   Spaces spaces_;
   DdpgSettings settings_;
