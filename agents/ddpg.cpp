@@ -164,13 +164,13 @@ torch::Tensor DdpgAgent::critic_value(Networks& nets, const ObservationTensors& 
   const torch::Tensor user = tables->users(tensors.user).unsqueeze(1);
   const torch::Tensor average =
       tables->history_mean(tensors.history, spaces_.pad_item).unsqueeze(1);
-  const torch::Tensor grouped = vectors.view({batch, per_state, -1});
+  const torch::Tensor grouped = vectors.reshape({batch, per_state, -1});
   const torch::Tensor item_part = grouped.narrow(2, 0, tables->dim());
   const torch::Tensor inputs =
       torch::cat({repeated(state), grouped, (item_part * user).sum(2, true),
                   (item_part * average).sum(2, true), repeated(tensors.position)},
                  2);
-  return nets.critic->forward(inputs.view({batch * per_state, -1})).squeeze(1);
+  return nets.critic->forward(inputs.reshape({batch * per_state, -1})).squeeze(1);
 }
 
 torch::Tensor DdpgAgent::slot_scores(const ObservationBatch& observations) {
@@ -239,8 +239,8 @@ std::vector<NamedValue> DdpgAgent::update() {
     const torch::Tensor next_scores = scores_for(next, items, target_->actor->forward(next_state));
     const int64_t slots = spaces_.n_actions;
     const torch::Tensor next_values =
-        critic_value(*target_, next, next_state, items.view({n * slots, -1}), slots)
-            .view({n, slots});
+        critic_value(*target_, next, next_state, items.reshape({n * slots, -1}), slots)
+            .reshape({n, slots});
     targets = dqn_targets(
         batch.rewards, batch.bootstrap,
         next_values.gather(1, best_valid_slots(next_scores, next.mask_offset)).squeeze(1),

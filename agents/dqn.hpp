@@ -95,7 +95,8 @@ class QNetworkImpl : public torch::nn::Module {
   /// The layers over `embeddings`, with freshly initialised weights.
   QNetworkImpl(EmbeddingTables embeddings, const Spaces& spaces, const DqnSettings& settings);
   torch::Tensor forward(const ObservationTensors& observations);
-  /// Q(s, slot) at one slot per observation (`slots`: [B, 1] int64): [B].
+  /// Q(s, slot) at one slot per observation (`slots`: [B, 1] int64, each in
+  /// [0, n): unchecked, as argmax gives them): [B].
   /// The same value forward() gives there, at 1/n of its cost.
   torch::Tensor forward_at(const ObservationTensors& observations, const torch::Tensor& slots);
   int64_t embedding_dim() const { return embeddings_->dim(); }

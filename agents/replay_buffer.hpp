@@ -18,15 +18,17 @@ namespace trd {
 /// What a stored transition keeps of the state it acted on.
 enum class StateSlots {
   kAll,    ///< the whole window
-  kActed,  ///< the acted slot alone: all a Q-network that scores each slot
-           ///< by itself reads of it (half the memory and the copying)
+  kActed,  ///< the acted slot alone, as slot 0 (half the memory and the
+           ///< copying): all a learner that values the action taken reads
+           ///< of it (the DQN, the DDPG critic)
 };
 
 /// A sampled minibatch, as row-aligned arrays.
 struct ReplaySample {
   ObservationBatch observations;       ///< [N] states acted on (one slot each under kActed)
   ObservationBatch next_observations;  ///< [N] states reached
-  std::vector<int32_t> actions;        ///< [N]
+  std::vector<int32_t> actions;        ///< [N] the slot acted on, in the env's window
+                                       ///< (kActed keeps that slot as slot 0)
   std::vector<float> rewards;          ///< [N]
   std::vector<int8_t> terminated;      ///< [N] episode over: no bootstrap
 };
