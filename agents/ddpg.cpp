@@ -150,7 +150,7 @@ torch::Tensor DdpgAgent::scores_for(const ObservationTensors& tensors, const tor
     scores = scores + settings_.teacher_weight *
                           standardize_rows(tensors.teacher_score, tensors.mask);
   }
-  return masked(scores, tensors.mask);
+  return scores + tensors.mask_offset;
 }
 
 torch::Tensor DdpgAgent::critic_value(Networks& nets, const ObservationTensors& tensors,
