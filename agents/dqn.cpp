@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <tuple>
 
 #include "agents/registry.hpp"
 #include "agents/replica_group.hpp"
@@ -129,7 +130,10 @@ std::shared_ptr<QNetworkImpl> QNetworkImpl::copy(const Spaces& spaces,
 }
 
 torch::Tensor QNetworkImpl::forward(const ObservationTensors& observations) {
-  return slot_values(observations, observations.features, observations.window);
+  if (observations.features.size(1) == 1) {
+    return single_slot_pass(observations).q.view({-1, 1});
+  }
+  return slot_values(observations);
 }
 
 torch::Tensor QNetworkImpl::forward_at(const ObservationTensors& observations,
@@ -146,20 +150,20 @@ torch::Tensor QNetworkImpl::forward_at(const ObservationTensors& observations,
       slot_embeddings_
           ? observations.window.view({batch * n_slots}).index_select(0, rows).view({batch, 1})
           : torch::Tensor();
-  return slot_values(observations, features, window).squeeze(1);
+  return single_slot_pass(observations, features, window).q;
 }
 
-torch::Tensor QNetworkImpl::slot_values(const ObservationTensors& observations,
-                                        const torch::Tensor& features,
-                                        const torch::Tensor& window) {
+std::pair<torch::Tensor, torch::Tensor> QNetworkImpl::inputs(const ObservationTensors& observations,
+                                                             const torch::Tensor& features,
+                                                             const torch::Tensor& window) {
   // The tables are read only for the opt-in embedding inputs.
   torch::Tensor user;
   if (state_embeddings_ || slot_embeddings_) user = embeddings_->users(observations.user);
-  const torch::Tensor state = state_layer_(
-      state_embeddings_ ? torch::cat({user, embeddings_->items(observations.history).flatten(1),
-                                      observations.position},
-                                     1)
-                        : observations.position);  // [B, h]
+  torch::Tensor state = state_embeddings_
+                            ? torch::cat({user, embeddings_->items(observations.history).flatten(1),
+                                          observations.position},
+                                         1)
+                            : observations.position;
   // The slot part reads the env's features and, opt-in, the candidate's
   // embedding with its products with the user and with the history mean: an
   // MLP learns dot products poorly from a plain concatenation.
@@ -171,26 +175,67 @@ torch::Tensor QNetworkImpl::slot_values(const ObservationTensors& observations,
                            candidates * history_mean.unsqueeze(1)},
                           2);
   }
+  return {state, per_slot};
+}
+
+QNetworkImpl::SlotPass QNetworkImpl::single_slot_pass(const ObservationTensors& observations) {
+  return single_slot_pass(observations, observations.features, observations.window);
+}
+
+QNetworkImpl::SlotPass QNetworkImpl::single_slot_pass(const ObservationTensors& observations,
+                                                      const torch::Tensor& features,
+                                                      const torch::Tensor& window) {
+  SlotPass pass;
+  torch::Tensor per_slot;
+  std::tie(pass.state_inputs, per_slot) = inputs(observations, features, window);
+  const int64_t batch = per_slot.size(0);
+  pass.slot_inputs = per_slot.reshape({batch, -1});
+  // The state part is the slot product's addend as it is, and each bias
+  // rides in its layer's product; the activations overwrite their layer's
+  // output, which the backward does not keep.
+  pass.first =
+      torch::addmm(state_layer_(pass.state_inputs), pass.slot_inputs, slot_layer_->weight.t())
+          .relu_();
+  pass.hidden = torch::addmm(hidden_layer_->bias, pass.first, hidden_layer_->weight.t()).relu_();
+  pass.q = torch::addmm(output_layer_->bias, pass.hidden, output_layer_->weight.t()).view({batch});
+  return pass;
+}
+
+void QNetworkImpl::backward(const SlotPass& pass, const torch::Tensor& q_grad) {
+  const torch::NoGradGuard no_grad;
+  // Autograd's formulas for addmm(bias, input, weight.t()) with a row-major
+  // input: the weight's gradient is grad.t().mm(input), the input's
+  // grad.mm(weight), the bias's the column sums; ReLU's is
+  // threshold_backward on its output.
+  const torch::Tensor out_grad = q_grad.view({-1, 1});
+  torch::mm_out(output_layer_->weight.mutable_grad(), out_grad.t(), pass.hidden);
+  torch::sum_out(output_layer_->bias.mutable_grad(), out_grad, 0);
+  const torch::Tensor hidden_grad =
+      torch::threshold_backward(out_grad.mm(output_layer_->weight), pass.hidden, 0);
+  torch::mm_out(hidden_layer_->weight.mutable_grad(), hidden_grad.t(), pass.first);
+  torch::sum_out(hidden_layer_->bias.mutable_grad(), hidden_grad, 0);
+  const torch::Tensor first_grad =
+      torch::threshold_backward(hidden_grad.mm(hidden_layer_->weight), pass.first, 0);
+  torch::mm_out(slot_layer_->weight.mutable_grad(), first_grad.t(), pass.slot_inputs);
+  // The state part was the slot product's addend: its gradient is first_grad.
+  torch::mm_out(state_layer_->weight.mutable_grad(), first_grad.t(), pass.state_inputs);
+  torch::sum_out(state_layer_->bias.mutable_grad(), first_grad, 0);
+}
+
+torch::Tensor QNetworkImpl::slot_values(const ObservationTensors& observations) {
+  const auto [state_inputs, per_slot] =
+      inputs(observations, observations.features, observations.window);
+  const torch::Tensor state = state_layer_(state_inputs);  // [B, h]
   // The next states' forward runs over every slot, so passes over [B * m, h]
   // are what it costs. The state part is written first and the slot product
   // added onto it by the same BLAS call, each bias rides in its layer's
-  // product, and the activations overwrite what the backward does not keep:
-  // a quarter faster than linear() then add_(), with bit-identical values
-  // and gradients.
+  // product, and the activations overwrite their layer's output: a quarter
+  // faster than linear() then add_().
   const int64_t batch = per_slot.size(0);
   const int64_t n_slots = per_slot.size(1);
-  const torch::Tensor slot_inputs = per_slot.reshape({batch * n_slots, -1});
-  torch::Tensor slots;
-  if (n_slots == 1) {
-    // The trained forward and the target net's: the state part is the
-    // addend as it is, which spares the copy and, in the backward, the
-    // copy-into-a-view node (the same values and gradients).
-    slots = torch::addmm(state, slot_inputs, slot_layer_->weight.t());
-  } else {
-    slots = torch::empty({batch * n_slots, state.size(1)}, state.options());
-    slots.view({batch, n_slots, -1}).copy_(state.unsqueeze(1));
-    slots.addmm_(slot_inputs, slot_layer_->weight.t());
-  }
+  torch::Tensor slots = torch::empty({batch * n_slots, state.size(1)}, state.options());
+  slots.view({batch, n_slots, -1}).copy_(state.unsqueeze(1));
+  slots.addmm_(per_slot.reshape({batch * n_slots, -1}), slot_layer_->weight.t());
   slots.relu_();
   const torch::Tensor hidden =
       torch::addmm(hidden_layer_->bias, slots, hidden_layer_->weight.t()).relu_();
@@ -368,11 +413,25 @@ std::vector<NamedValue> DqnAgent::learn(const ReplayTensors& batch, PhaseClock& 
   }
   profile_.targets_s += clock.lap();
   // The replay kept each state's acted slot alone.
-  const torch::Tensor q = online_->forward(batch.states).squeeze(1);
-  const torch::Tensor loss = torch::smooth_l1_loss(q, targets);
-  profile_.forward_s += clock.lap();
-  trainable_.zero_grad();
-  loss.backward();
+  torch::Tensor q;
+  torch::Tensor loss;
+  if (online_->backward_by_hand()) {
+    // Every trainable gradient is overwritten, or is a table's that no
+    // layer reads and stays zero.
+    const torch::NoGradGuard no_grad;
+    const QNetworkImpl::SlotPass pass = online_->single_slot_pass(batch.states);
+    q = pass.q;
+    loss = torch::smooth_l1_loss(q, targets);
+    profile_.forward_s += clock.lap();
+    online_->backward(pass, torch::smooth_l1_loss_backward(torch::ones({}), q, targets,
+                                                           at::Reduction::Mean, /*beta=*/1.0));
+  } else {
+    q = online_->single_slot_pass(batch.states).q;
+    loss = torch::smooth_l1_loss(q, targets);
+    profile_.forward_s += clock.lap();
+    trainable_.zero_grad();
+    loss.backward();
+  }
   if (replicas_ != nullptr) replicas_->average_gradients({trainable_.all()});
   profile_.backward_s += clock.lap();
   torch::nn::utils::clip_grad_norm_(trainable_.all(), settings_.grad_clip);

@@ -124,6 +124,58 @@ TEST_CASE("Q at one slot per row equals the full forward there", "[agents][dqn]"
   }
 }
 
+TEST_CASE("the DQN's backward by hand gives autograd's gradients bit for bit", "[agents][dqn]") {
+  // The update trains without autograd's graph (QNetworkImpl::backward)
+  // when no input takes a gradient: it must be what loss.backward() gives.
+  const ThreadScope threads(1);
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  const ObservationTensors every_slot = to_tensors(first_observations(env), spaces.episode_length);
+  // Each row's slot 1, as the replay keeps the acted slot; positions past
+  // the first so that the state layer's weight gets a gradient.
+  ObservationTensors states = every_slot;
+  states.features = every_slot.features.narrow(1, 1, 1).contiguous();
+  states.window = every_slot.window.narrow(1, 1, 1).contiguous();
+  states.position = torch::rand_like(every_slot.position);
+  const torch::Tensor targets = torch::linspace(-1, 2, every_slot.features.size(0));
+  for (const bool embeddings : {false, true}) {
+    DqnSettings settings = toy_dqn(3);
+    settings.slot_embeddings = embeddings;
+    settings.state_embeddings = embeddings;
+    QNetwork network(env.data, spaces, settings);
+    REQUIRE(network->backward_by_hand());
+    std::vector<torch::Tensor> parameters;
+    for (const torch::Tensor& parameter : network->parameters()) {
+      if (parameter.requires_grad()) parameters.push_back(parameter);
+    }
+    REQUIRE(parameters.size() == 7);  // the four layers' weights and three biases
+    for (torch::Tensor& parameter : parameters) {
+      parameter.mutable_grad() = torch::zeros_like(parameter);
+    }
+    torch::smooth_l1_loss(network->single_slot_pass(states).q, targets).backward();
+    std::vector<torch::Tensor> by_autograd;
+    for (torch::Tensor& parameter : parameters) {
+      by_autograd.push_back(parameter.grad().clone());
+      parameter.mutable_grad().fill_(7);  // backward() overwrites, it does not add
+    }
+    {
+      const torch::NoGradGuard no_grad;
+      const QNetworkImpl::SlotPass pass = network->single_slot_pass(states);
+      network->backward(pass, torch::smooth_l1_loss_backward(torch::ones({}), pass.q, targets,
+                                                             at::Reduction::Mean, 1.0));
+    }
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      INFO("parameter " << i << ", embedding inputs " << embeddings);
+      CHECK(torch::equal(parameters[i].grad(), by_autograd[i]));
+      CHECK(by_autograd[i].abs().sum().item<float>() > 0);
+    }
+  }
+  DqnSettings trained = toy_dqn(3);
+  trained.slot_embeddings = true;
+  trained.train_embeddings = true;
+  CHECK_FALSE(QNetwork(env.data, spaces, trained)->backward_by_hand());
+}
+
 TEST_CASE("flat parameters take the module's gradients and a step on them moves its weights",
           "[agents]") {
   torch::manual_seed(2);
