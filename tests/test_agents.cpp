@@ -101,6 +101,22 @@ TEST_CASE("DQN targets follow the rule in each of its three cases", "[agents][dq
   CHECK(targets[2].item<float>() == Approx(0.25));
 }
 
+TEST_CASE("the best valid slot is argmax's pick, ties, empty rows and NaN included",
+          "[agents][dqn]") {
+  torch::manual_seed(5);
+  // Values rounded to halves tie often; row 1 has no valid slot; row 2 has
+  // a NaN, which argmax picks as the maximum.
+  torch::Tensor values = (torch::randn({64, 50}) * 2).round() / 2;
+  const float minus_infinity = -std::numeric_limits<float>::infinity();
+  torch::Tensor offsets = torch::where(torch::rand({64, 50}) < 0.3, minus_infinity, 0.0f);
+  offsets[1].fill_(minus_infinity);
+  values[2][7] = std::numeric_limits<float>::quiet_NaN();
+  const torch::Tensor expected = (values + offsets).argmax(1, /*keepdim=*/true);
+  CHECK(torch::equal(best_valid_slots(values, offsets), expected));
+  CHECK(expected[1].item<int64_t>() == 0);
+  CHECK(expected[2].item<int64_t>() == 7);
+}
+
 TEST_CASE("Q at one slot per row equals the full forward there", "[agents][dqn]") {
   // The update trains on forward_at (the action's slot) and bootstraps from
   // it (the best slot): it must be the same function as forward().
