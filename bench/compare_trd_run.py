@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times `trd run` on ML-100K for several builds in one run, alternating them, and
+r"""Times `trd run` on ML-100K for several builds in one run, alternating them, and
 prints the medians, their ratio and each build's test NDCG@5 (student and
 teacher). Issue 13 compares against a build of commit 3b291ed:
 
@@ -33,13 +33,16 @@ def timed_run(binary, flags, u_data, out):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", required=True, action="append",
                         help="trd binary of an older build (repeat for several; the first is "
                              "the one the speed-up is against)")
-    parser.add_argument("--trd", default="build/apps/trd")
-    parser.add_argument("--input", default="../shared/datasets/ml-100k/u.data")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--trd", default="build/apps/trd", help="trd binary of this build")
+    parser.add_argument("--input", default="../shared/datasets/ml-100k/u.data",
+                        help="ML-100K's u.data")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each build; the medians are compared")
     parser.add_argument("--also", action="append", default=[],
                         help="flags of another run of this build, as one string")
     args = parser.parse_args()
