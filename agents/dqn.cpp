@@ -85,8 +85,8 @@ class FrozenDqn : public Agent {
 torch::Tensor best_valid_slots(const torch::Tensor& next_online,
                                const torch::Tensor& next_mask_offset) {
   // What argmax(next_online + next_mask_offset, 1) picks (the first maximum;
-  // a NaN wins) in one pass: ATen's argmax over rows of 50 and the sum's
-  // temporary were 5% of an update, this loop a third of that.
+  // a NaN wins) in one pass: on [256, 50] ATen's argmax with the sum's
+  // temporary took 12 us, this loop 8.
   const torch::Tensor values = next_online.contiguous();
   const torch::Tensor offsets = next_mask_offset.contiguous();
   const int64_t rows = values.size(0);

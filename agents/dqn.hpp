@@ -116,8 +116,9 @@ class QNetworkImpl : public torch::nn::Module {
   /// Writes the gradient of every layer's parameters (overwriting their
   /// grad) for dLoss/dq = `q_grad` [B], bit for bit what autograd gives
   /// from the same pass. It runs the same ATen kernels as autograd's
-  /// formulas without recording a graph: a third of autograd's time at
-  /// hidden 16, where per-operation cost, not arithmetic, bounds an update.
+  /// formulas without recording a graph: with hidden 16, where
+  /// per-operation cost, not arithmetic, bounds an update, the trained
+  /// forward and backward take 67 us against autograd's 160.
   /// Only when backward_by_hand().
   void backward(const SlotPass& pass, const torch::Tensor& q_grad);
   /// Q(s, slot) at one slot per observation (`slots`: [B, 1] int64, each in
