@@ -91,6 +91,8 @@ torch::Tensor best_valid_slots(const torch::Tensor& next_online,
   const torch::Tensor offsets = next_mask_offset.contiguous();
   const int64_t rows = values.size(0);
   const int64_t slots = values.size(1);
+  TORCH_CHECK(slots > 0 && offsets.sizes() == values.sizes(),
+              "best_valid_slots: values and offsets must be [N, n] alike with n >= 1");
   torch::Tensor best = torch::empty({rows, 1}, torch::kInt64);
   const float* value = values.data_ptr<float>();
   const float* offset = offsets.data_ptr<float>();
@@ -166,6 +168,7 @@ torch::Tensor QNetworkImpl::forward_at(const ObservationTensors& observations,
   // this loop over B indices).
   const int64_t batch = observations.features.size(0);
   const int64_t n_slots = observations.features.size(1);
+  TORCH_CHECK(slots.numel() == batch, "forward_at: one slot per observation");
   const torch::Tensor slot_of_row = slots.contiguous();
   const int64_t* slot = slot_of_row.data_ptr<int64_t>();
   torch::Tensor rows = torch::empty({batch}, torch::kInt64);
@@ -229,9 +232,10 @@ QNetworkImpl::SlotPass QNetworkImpl::single_slot_pass(const ObservationTensors& 
 }
 
 void QNetworkImpl::backward(const SlotPass& pass, const torch::Tensor& q_grad) {
+  TORCH_CHECK(backward_by_hand(), "QNetworkImpl::backward: an embedding input trains");
   const torch::NoGradGuard no_grad;
-  // Autograd's formulas for addmm(bias, input, weight.t()) with a row-major
-  // input: the weight's gradient is grad.t().mm(input), the input's
+  // Autograd's formulas for addmm(bias, input, weight.t()) with a contiguous
+  // weight: the weight's gradient is grad.t().mm(input), the input's
   // grad.mm(weight), the bias's the column sums; ReLU's is
   // threshold_backward on its output.
   const torch::Tensor out_grad = q_grad.view({-1, 1});

@@ -52,8 +52,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DqnSettings, hidden, dim, train_embeddings, s
 void check_dqn_settings(const DqnSettings& settings);
 
 /// Double DQN's a*: the online net's best valid slot of each next state,
-/// [N, 1] int64, from its values next_online [N, n] and the next states'
-/// mask_offsets() [N, n].
+/// [N, 1] int64, from its values next_online [N, n] (float, CPU) and the
+/// next states' mask_offsets() [N, n]: the pick of argmax(values +
+/// offsets, 1), the first maximum, a NaN winning.
 torch::Tensor best_valid_slots(const torch::Tensor& next_online,
                                const torch::Tensor& next_mask_offset);
 
@@ -106,7 +107,7 @@ class QNetworkImpl : public torch::nn::Module {
     torch::Tensor q;             ///< [B]
   };
   /// Q(s, slot) of observations that hold one slot each (the replay's
-  /// states: the acted slot), as forward() gives it.
+  /// states: the acted slot): forward()'s values, as [B].
   SlotPass single_slot_pass(const ObservationTensors& observations);
   /// True when no input takes a gradient (the embeddings are frozen or not
   /// read), the case backward() covers.
@@ -119,10 +120,11 @@ class QNetworkImpl : public torch::nn::Module {
   /// formulas without recording a graph: with hidden 16, where
   /// per-operation cost, not arithmetic, bounds an update, the trained
   /// forward and backward take 67 us against autograd's 160.
-  /// Only when backward_by_hand().
+  /// Only when backward_by_hand(), and only on a network whose parameters'
+  /// grads are defined, as DqnAgent's flat gradient views are.
   void backward(const SlotPass& pass, const torch::Tensor& q_grad);
   /// Q(s, slot) at one slot per observation (`slots`: [B, 1] int64, each in
-  /// [0, n): unchecked, as argmax gives them): [B].
+  /// [0, n): unchecked, as best_valid_slots() gives them): [B].
   /// The same value forward() gives there, at 1/n of its cost.
   torch::Tensor forward_at(const ObservationTensors& observations, const torch::Tensor& slots);
   int64_t embedding_dim() const { return embeddings_->dim(); }

@@ -105,16 +105,26 @@ TEST_CASE("the best valid slot is argmax's pick, ties, empty rows and NaN includ
           "[agents][dqn]") {
   torch::manual_seed(5);
   // Values rounded to halves tie often; row 1 has no valid slot; row 2 has
-  // a NaN, which argmax picks as the maximum.
+  // two NaNs, and argmax picks the first as the maximum; row 3 starts with
+  // one; row 4 has +inf in a masked slot, where the offset makes a NaN that
+  // both pick (only a diverged net's values are infinite, and training
+  // stops on its non-finite loss).
   torch::Tensor values = (torch::randn({64, 50}) * 2).round() / 2;
   const float minus_infinity = -std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
   torch::Tensor offsets = torch::where(torch::rand({64, 50}) < 0.3, minus_infinity, 0.0f);
   offsets[1].fill_(minus_infinity);
-  values[2][7] = std::numeric_limits<float>::quiet_NaN();
+  values[2][7] = nan;
+  values[2][30] = nan;
+  values[3][0] = nan;
+  values[4][9] = std::numeric_limits<float>::infinity();
+  offsets[4][9] = minus_infinity;
   const torch::Tensor expected = (values + offsets).argmax(1, /*keepdim=*/true);
   CHECK(torch::equal(best_valid_slots(values, offsets), expected));
   CHECK(expected[1].item<int64_t>() == 0);
   CHECK(expected[2].item<int64_t>() == 7);
+  CHECK(expected[3].item<int64_t>() == 0);
+  CHECK(expected[4].item<int64_t>() == 9);
 }
 
 TEST_CASE("Q at one slot per row equals the full forward there", "[agents][dqn]") {
@@ -186,9 +196,15 @@ TEST_CASE("the DQN's backward by hand gives autograd's gradients bit for bit", "
       CHECK(by_autograd[i].abs().sum().item<float>() > 0);
     }
   }
+  // Tables that train but that no layer reads keep the by-hand path (their
+  // gradients stay zero); tables that train and are read take autograd.
   DqnSettings trained = toy_dqn(3);
-  trained.slot_embeddings = true;
   trained.train_embeddings = true;
+  CHECK(QNetwork(env.data, spaces, trained)->backward_by_hand());
+  trained.state_embeddings = true;
+  CHECK_FALSE(QNetwork(env.data, spaces, trained)->backward_by_hand());
+  trained.state_embeddings = false;
+  trained.slot_embeddings = true;
   CHECK_FALSE(QNetwork(env.data, spaces, trained)->backward_by_hand());
 }
 
