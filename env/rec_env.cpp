@@ -1,7 +1,11 @@
 #include "env/rec_env.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 #include "data/error.hpp"
@@ -167,6 +171,24 @@ void ObservationBatch::grow(int rows, int32_t pad_item) {
   active.resize(rows, 0);
 }
 
+namespace {
+
+// Asks the kernel to back `reserved`'s untouched capacity with huge pages.
+// The rows are first written one at a time as a replay buffer fills, on the
+// learner's thread; with 4 KB pages, trd run's 125 MB of replay cost about
+// 30,000 page faults there. It is advice: where the kernel declines, the
+// pages stay small.
+template <typename T>
+void advise_huge_pages(const std::vector<T>& reserved) {
+  static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(reserved.data());
+  const std::uintptr_t first = (begin + page - 1) / page * page;
+  const std::uintptr_t last = (begin + reserved.capacity() * sizeof(T)) / page * page;
+  if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+}
+
+}  // namespace
+
 void ObservationBatch::reserve(int rows) {
   const auto slots = static_cast<std::size_t>(rows) * n_actions;
   user.reserve(rows);
@@ -178,6 +200,12 @@ void ObservationBatch::reserve(int rows) {
   teacher_rank.reserve(slots);
   features.reserve(slots * n_features);
   active.reserve(rows);
+  advise_huge_pages(history);
+  advise_huge_pages(window);
+  advise_huge_pages(mask);
+  advise_huge_pages(teacher_score);
+  advise_huge_pages(teacher_rank);
+  advise_huge_pages(features);
 }
 
 Observation ObservationBatch::row(int r) const {
