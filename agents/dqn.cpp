@@ -114,7 +114,25 @@ torch::Tensor best_valid_slots(const torch::Tensor& next_online,
 
 torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& bootstrap,
                           const torch::Tensor& next_target_at_best, double gamma) {
-  return rewards + gamma * torch::where(bootstrap, next_target_at_best, 0.0);
+  // One pass, the same floats as rewards + gamma * where(bootstrap, next, 0)
+  // (ATen multiplies by gamma as a float): those three operations took
+  // 4.4 us on 256 rows.
+  const int64_t rows = rewards.numel();
+  TORCH_CHECK(bootstrap.numel() == rows && next_target_at_best.numel() == rows,
+              "dqn_targets: one reward, flag and next value per row");
+  const torch::Tensor reward = rewards.contiguous();
+  const torch::Tensor flag = bootstrap.to(torch::kBool).contiguous();
+  const torch::Tensor next = next_target_at_best.contiguous();
+  torch::Tensor targets = torch::empty({rows}, reward.options());
+  const float discount = static_cast<float>(gamma);
+  const float* r = reward.data_ptr<float>();
+  const bool* bootstraps = flag.data_ptr<bool>();
+  const float* value = next.data_ptr<float>();
+  float* target = targets.data_ptr<float>();
+  for (int64_t row = 0; row < rows; ++row) {
+    target[row] = r[row] + discount * (bootstraps[row] ? value[row] : 0.0f);
+  }
+  return targets;
 }
 
 QNetworkImpl::QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings)
@@ -261,11 +279,24 @@ torch::Tensor QNetworkImpl::slot_values(const ObservationTensors& observations) 
   // are what it costs. The state part is written first and the slot product
   // added onto it by the same BLAS call, each bias rides in its layer's
   // product, and the activations overwrite their layer's output: a quarter
-  // faster than linear() then add_().
+  // faster than linear() then add_(). The state part is copied to its slots
+  // row by row: ATen's broadcast copy_ walks [256, 50, 16] 16 floats at a
+  // time, 16 us against this loop's 9.5.
   const int64_t batch = per_slot.size(0);
   const int64_t n_slots = per_slot.size(1);
-  torch::Tensor slots = torch::empty({batch * n_slots, state.size(1)}, state.options());
-  slots.view({batch, n_slots, -1}).copy_(state.unsqueeze(1));
+  TORCH_CHECK(!state.requires_grad(),
+              "QNetworkImpl::forward over several slots records no gradients: run it under "
+              "torch::NoGradGuard");
+  const int64_t width = state.size(1);
+  torch::Tensor slots = torch::empty({batch * n_slots, width}, state.options());
+  const torch::Tensor state_rows = state.contiguous();
+  const float* state_row = state_rows.data_ptr<float>();
+  float* slot_row = slots.data_ptr<float>();
+  for (int64_t row = 0; row < batch; ++row, state_row += width) {
+    for (int64_t slot = 0; slot < n_slots; ++slot, slot_row += width) {
+      std::copy_n(state_row, width, slot_row);
+    }
+  }
   slots.addmm_(per_slot.reshape({batch * n_slots, -1}), slot_layer_->weight.t());
   slots.relu_();
   const torch::Tensor hidden =

@@ -96,6 +96,9 @@ class QNetworkImpl : public torch::nn::Module {
   QNetworkImpl(const EnvData& data, const Spaces& spaces, const DqnSettings& settings);
   /// The layers over `embeddings`, with freshly initialised weights.
   QNetworkImpl(EmbeddingTables embeddings, const Spaces& spaces, const DqnSettings& settings);
+  /// Over several slots, only without gradients (acting, the next states'
+  /// targets): it throws where one would be recorded. The trained pass is
+  /// single_slot_pass().
   torch::Tensor forward(const ObservationTensors& observations);
 
   /// One slot per observation, with the activations backward() reads.

@@ -101,6 +101,21 @@ TEST_CASE("DQN targets follow the rule in each of its three cases", "[agents][dq
   CHECK(targets[2].item<float>() == Approx(0.25));
 }
 
+TEST_CASE("the DQN's targets are ATen's floats for r + gamma * where(bootstrap, next, 0)",
+          "[agents][dqn]") {
+  torch::manual_seed(7);
+  const torch::Tensor rewards = torch::rand({300});
+  const torch::Tensor bootstrap = torch::rand({300}) > 0.2;
+  torch::Tensor next = torch::randn({300}) * 10;
+  next[3] = std::numeric_limits<float>::quiet_NaN();  // not bootstrapped below
+  bootstrap[3] = false;
+  for (const double gamma : {0.9, 0.5, 1.0 / 3.0}) {
+    const torch::Tensor expected = rewards + gamma * torch::where(bootstrap, next, 0.0);
+    CHECK(torch::equal(dqn_targets(rewards, bootstrap, next, gamma), expected));
+  }
+  CHECK_THROWS(dqn_targets(rewards, bootstrap, next.narrow(0, 0, 299), 0.9));
+}
+
 TEST_CASE("the best valid slot is argmax's pick, ties, empty rows and NaN included",
           "[agents][dqn]") {
   torch::manual_seed(5);
@@ -148,6 +163,18 @@ TEST_CASE("Q at one slot per row equals the full forward there", "[agents][dqn]"
     CHECK(torch::allclose(at, all.gather(1, slots).squeeze(1), 1e-5, 1e-6));
     CHECK(at.std().item<float>() > 0);  // the slots differ, so a mix-up would show
   }
+}
+
+TEST_CASE("the DQN's forward over several slots refuses to record gradients", "[agents][dqn]") {
+  // It copies the state part into its slots outside autograd, which would
+  // drop the state layer's gradient without a word.
+  const PlantedEnv env = planted_env();
+  const Spaces spaces = RecEnv(env.data, env.settings).spaces();
+  const ObservationTensors tensors = to_tensors(first_observations(env), spaces.episode_length);
+  QNetwork network(env.data, spaces, toy_dqn(3));
+  CHECK_THROWS_WITH(network->forward(tensors), Catch::Contains("NoGradGuard"));
+  const torch::NoGradGuard no_grad;
+  CHECK(network->forward(tensors).size(1) == spaces.n_actions);
 }
 
 TEST_CASE("the DQN's backward by hand gives autograd's gradients bit for bit", "[agents][dqn]") {
