@@ -62,7 +62,8 @@ torch::Tensor best_valid_slots(const torch::Tensor& next_online,
 /// next_target_at_best [N] the target net's value at best_valid_slots(), in
 /// the rows where `bootstrap` (bootstrap_flags()) holds: no bootstrap term
 /// after termination, and a next state without a valid slot contributes 0.
-/// rewards, bootstrap: [N].
+/// rewards, next_target_at_best: float [N]; bootstrap: bool [N]; CPU
+/// tensors, read without gradients.
 torch::Tensor dqn_targets(const torch::Tensor& rewards, const torch::Tensor& bootstrap,
                           const torch::Tensor& next_target_at_best, double gamma);
 
@@ -97,8 +98,8 @@ class QNetworkImpl : public torch::nn::Module {
   /// The layers over `embeddings`, with freshly initialised weights.
   QNetworkImpl(EmbeddingTables embeddings, const Spaces& spaces, const DqnSettings& settings);
   /// Over several slots, only without gradients (acting, the next states'
-  /// targets): it throws where one would be recorded. The trained pass is
-  /// single_slot_pass().
+  /// targets): it throws where the state layer's would be recorded. The
+  /// trained pass is single_slot_pass().
   torch::Tensor forward(const ObservationTensors& observations);
 
   /// One slot per observation, with the activations backward() reads.

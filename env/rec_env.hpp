@@ -174,7 +174,7 @@ struct ObservationBatch {
   void grow(int rows, int32_t pad_item);
   /// Reserves room for `rows` rows without touching it, so that grow() up
   /// to that many rows never moves them; the kernel is asked to back the
-  /// per-slot arrays with huge pages.
+  /// arrays of history and slots with huge pages.
   void reserve(int rows);
   /// Row `row` as a single Observation (a copy, for tests and RecEnv).
   Observation row(int row) const;
