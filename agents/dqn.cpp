@@ -352,7 +352,7 @@ DqnAgent::DqnAgent(const EnvData& data, const Spaces& spaces, const DqnSettings&
     : spaces_(spaces),
       settings_((check_dqn_settings(settings), settings)),
       replay_(spaces, settings.replay_capacity, derived_seed(settings.seed, SeedStream::kReplay),
-              StateSlots::kActed),
+              StateSlots::kActed, QNetworkImpl::arrays_read(settings)),
       engine_(derived_seed(settings.seed, SeedStream::kExploration)) {
   torch::manual_seed(settings.seed);
   online_ = QNetwork(data, spaces, settings);

@@ -136,6 +136,12 @@ class QNetworkImpl : public torch::nn::Module {
   IdTensors ids() const {
     return slot_embeddings_ || state_embeddings_ ? IdTensors::kMake : IdTensors::kSkip;
   }
+  /// The optional arrays of an observation a network of `settings` reads:
+  /// the ids where ids() is kMake; never the teacher's arrays, whose values
+  /// reach it only as slot features.
+  static ObservationArrays arrays_read(const DqnSettings& settings) {
+    return {/*ids=*/settings.slot_embeddings || settings.state_embeddings, /*teacher=*/false};
+  }
   /// A network of its own holding copies of this one's current parameters
   /// (built with `spaces` and `settings`, the ones this one was built with).
   /// The torch generator is left as it was.

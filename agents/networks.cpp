@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 
 #include "data/atomic_file.hpp"
 #include "data/error.hpp"
@@ -40,6 +41,9 @@ ObservationTensors to_tensors(const ObservationBatch& observations, int episode_
   const int64_t n = observations.n_actions;
   ObservationTensors tensors;
   if (ids == IdTensors::kMake) {
+    if (!observations.arrays.ids) {
+      throw std::logic_error("to_tensors: ids asked of observations that do not hold them");
+    }
     tensors.user = ids_tensor(observations.user, {b});
     tensors.history = ids_tensor(observations.history, {b, observations.history_length});
     tensors.window = ids_tensor(observations.window, {b, n});
@@ -56,10 +60,12 @@ ObservationTensors to_tensors(const ObservationBatch& observations, int episode_
                    return (static_cast<float>(t) - 1.0f) / static_cast<float>(episode_length);
                  });
 
-  tensors.teacher_score = torch::from_blob(const_cast<float*>(observations.teacher_score.data()),
-                                           {b, n}, torch::kFloat32);
-  tensors.teacher_rank = torch::from_blob(const_cast<int32_t*>(observations.teacher_rank.data()),
-                                          {b, n}, torch::kInt32);
+  if (observations.arrays.teacher) {
+    tensors.teacher_score = torch::from_blob(const_cast<float*>(observations.teacher_score.data()),
+                                             {b, n}, torch::kFloat32);
+    tensors.teacher_rank = torch::from_blob(const_cast<int32_t*>(observations.teacher_rank.data()),
+                                            {b, n}, torch::kInt32);
+  }
   const int64_t f = observations.n_features;
   tensors.features = f == 0 ? torch::zeros({b, n, 0})
                             : torch::from_blob(const_cast<float*>(observations.features.data()),

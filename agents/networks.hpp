@@ -23,8 +23,9 @@ struct ObservationTensors {
   torch::Tensor mask;           ///< [B, n] bool, true where a slot holds a candidate
   torch::Tensor mask_offset;    ///< [B, n] float: mask_offsets()
   torch::Tensor position;       ///< [B, 1] float: (t - 1) / K, how far the episode is
-  torch::Tensor teacher_score;  ///< [B, n] float, as the env reports it (views the batch)
-  torch::Tensor teacher_rank;   ///< [B, n] int32, as the env reports it (views the batch)
+  torch::Tensor teacher_score;  ///< [B, n] float, as the env reports it (views the batch;
+                                ///< undefined where the batch does not hold it)
+  torch::Tensor teacher_rank;   ///< [B, n] int32, as the env reports it (likewise)
   torch::Tensor features;  ///< [B, n, F] float: the env's slot features (EnvSettings::features)
 };
 
@@ -55,7 +56,7 @@ torch::Tensor mask_offsets(const ObservationBatch& observations);
 
 /// Features of teacher scores are standardised within each row's valid slots,
 /// so teachers with other score scales (dot products, cosines, counts) look
-/// alike to the student.
+/// alike to the student. IdTensors::kMake needs a batch holding the ids.
 ObservationTensors to_tensors(const ObservationBatch& observations, int episode_length,
                               IdTensors ids = IdTensors::kMake);
 

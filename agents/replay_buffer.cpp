@@ -16,7 +16,10 @@ namespace {
 // never moves it.
 constexpr int64_t kStorageBlockRows = 1024;
 
-void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces, StateSlots state_slots) {
+void resize_sample(ReplaySample& sample, int rows, const Spaces& spaces, StateSlots state_slots,
+                   ObservationArrays arrays) {
+  sample.observations.arrays = arrays;
+  sample.next_observations.arrays = arrays;
   sample.observations.resize(rows, spaces.history_length,
                              state_slots == StateSlots::kActed ? 1 : spaces.n_actions,
                              spaces.pad_item, spaces.n_features);
@@ -38,12 +41,16 @@ void grow_sample(ReplaySample& sample, int rows, int32_t pad_item) {
 }  // namespace
 
 ReplayBuffer::ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed,
-                           StateSlots state_slots)
-    : spaces_(spaces), state_slots_(state_slots), capacity_(capacity), engine_(seed) {
+                           StateSlots state_slots, ObservationArrays arrays)
+    : spaces_(spaces),
+      state_slots_(state_slots),
+      arrays_(arrays),
+      capacity_(capacity),
+      engine_(seed) {
   if (capacity < 1 || capacity > (int64_t{1} << 30)) {
     throw InputError("replay capacity must be in [1, 2^30], got " + std::to_string(capacity));
   }
-  resize_sample(storage_, 0, spaces_, state_slots_);
+  resize_sample(storage_, 0, spaces_, state_slots_, arrays_);
   storage_.observations.reserve(static_cast<int>(capacity));
   storage_.next_observations.reserve(static_cast<int>(capacity));
   storage_.actions.reserve(static_cast<std::size_t>(capacity));
@@ -91,7 +98,7 @@ void ReplayBuffer::draw(int n, std::vector<int>& rows) {
 
 void ReplayBuffer::gather(const std::vector<int>& rows, ReplaySample& sample) const {
   const int n = static_cast<int>(rows.size());
-  if (sample.observations.batch != n) resize_sample(sample, n, spaces_, state_slots_);
+  if (sample.observations.batch != n) resize_sample(sample, n, spaces_, state_slots_, arrays_);
   // Each row's reads start a few rows ahead of its copy: the rows lie
   // scattered over the whole buffer, and the copy spent most of its time
   // waiting on each array's first cache miss.

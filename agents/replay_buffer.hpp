@@ -37,9 +37,10 @@ class ReplayBuffer {
  public:
   /// Holds at most `capacity` transitions of env shape `spaces`; the oldest
   /// are overwritten first, and memory grows with what it holds. Sampling
-  /// draws from `seed`'s stream.
+  /// draws from `seed`'s stream. The states kept, and those reached, hold
+  /// `arrays` (the learner's reads); the rest are not stored.
   ReplayBuffer(const Spaces& spaces, int64_t capacity, uint64_t seed,
-               StateSlots state_slots = StateSlots::kAll);
+               StateSlots state_slots = StateSlots::kAll, ObservationArrays arrays = {});
 
   /// Adds every active row of one env step.
   void add(const Transitions& transitions);
@@ -60,6 +61,7 @@ class ReplayBuffer {
  private:
   Spaces spaces_;
   StateSlots state_slots_;
+  ObservationArrays arrays_;
   int64_t capacity_;
   int64_t size_ = 0;
   int64_t next_ = 0;  // slot the next transition overwrites

@@ -160,15 +160,19 @@ void ObservationBatch::resize(int rows, int history_size, int actions, int32_t p
 void ObservationBatch::grow(int rows, int32_t pad_item) {
   batch = rows;
   const auto slots = static_cast<std::size_t>(rows) * n_actions;
-  user.resize(rows, 0);
   t.resize(rows, 1);
-  history.resize(static_cast<std::size_t>(rows) * history_length, pad_item);
-  window.resize(slots, pad_item);
   mask.resize(slots, 0);
-  teacher_score.resize(slots, 0.0f);
-  teacher_rank.resize(slots, -1);
   features.resize(slots * n_features, 0.0f);
   active.resize(rows, 0);
+  if (arrays.ids) {
+    user.resize(rows, 0);
+    history.resize(static_cast<std::size_t>(rows) * history_length, pad_item);
+    window.resize(slots, pad_item);
+  }
+  if (arrays.teacher) {
+    teacher_score.resize(slots, 0.0f);
+    teacher_rank.resize(slots, -1);
+  }
 }
 
 namespace {
@@ -199,34 +203,42 @@ void advise_huge_pages(const std::vector<T>& reserved) {
 
 void ObservationBatch::reserve(int rows) {
   const auto slots = static_cast<std::size_t>(rows) * n_actions;
-  user.reserve(rows);
   t.reserve(rows);
-  history.reserve(static_cast<std::size_t>(rows) * history_length);
-  window.reserve(slots);
   mask.reserve(slots);
-  teacher_score.reserve(slots);
-  teacher_rank.reserve(slots);
   features.reserve(slots * n_features);
   active.reserve(rows);
-  advise_huge_pages(history);
-  advise_huge_pages(window);
   advise_huge_pages(mask);
-  advise_huge_pages(teacher_score);
-  advise_huge_pages(teacher_rank);
   advise_huge_pages(features);
+  if (arrays.ids) {
+    user.reserve(rows);
+    history.reserve(static_cast<std::size_t>(rows) * history_length);
+    window.reserve(slots);
+    advise_huge_pages(history);
+    advise_huge_pages(window);
+  }
+  if (arrays.teacher) {
+    teacher_score.reserve(slots);
+    teacher_rank.reserve(slots);
+    advise_huge_pages(teacher_score);
+    advise_huge_pages(teacher_rank);
+  }
 }
 
 Observation ObservationBatch::row(int r) const {
   Observation obs;
-  obs.user = user[r];
   obs.t = t[r];
-  const std::size_t h = static_cast<std::size_t>(r) * history_length;
   const std::size_t a = static_cast<std::size_t>(r) * n_actions;
-  obs.history.assign(history.begin() + h, history.begin() + h + history_length);
-  obs.window.assign(window.begin() + a, window.begin() + a + n_actions);
+  if (arrays.ids) {
+    obs.user = user[r];
+    const std::size_t h = static_cast<std::size_t>(r) * history_length;
+    obs.history.assign(history.begin() + h, history.begin() + h + history_length);
+    obs.window.assign(window.begin() + a, window.begin() + a + n_actions);
+  }
   obs.mask.assign(mask.begin() + a, mask.begin() + a + n_actions);
-  obs.teacher_score.assign(teacher_score.begin() + a, teacher_score.begin() + a + n_actions);
-  obs.teacher_rank.assign(teacher_rank.begin() + a, teacher_rank.begin() + a + n_actions);
+  if (arrays.teacher) {
+    obs.teacher_score.assign(teacher_score.begin() + a, teacher_score.begin() + a + n_actions);
+    obs.teacher_rank.assign(teacher_rank.begin() + a, teacher_rank.begin() + a + n_actions);
+  }
   const std::size_t f = a * n_features;
   obs.features.assign(features.begin() + f, features.begin() + f + n_actions * n_features);
   return obs;
@@ -240,40 +252,52 @@ void ObservationBatch::copy_row(const ObservationBatch& source, int from, int to
 }
 
 void ObservationBatch::copy_row_except_features(const ObservationBatch& source, int from, int to) {
-  user[to] = source.user[from];
   t[to] = source.t[from];
   active[to] = source.active[from];
-  std::copy_n(source.history.begin() + static_cast<std::ptrdiff_t>(from) * history_length,
-              history_length, history.begin() + static_cast<std::ptrdiff_t>(to) * history_length);
   const std::ptrdiff_t a_from = static_cast<std::ptrdiff_t>(from) * n_actions;
   const std::ptrdiff_t a_to = static_cast<std::ptrdiff_t>(to) * n_actions;
-  std::copy_n(source.window.begin() + a_from, n_actions, window.begin() + a_to);
   std::copy_n(source.mask.begin() + a_from, n_actions, mask.begin() + a_to);
-  std::copy_n(source.teacher_score.begin() + a_from, n_actions, teacher_score.begin() + a_to);
-  std::copy_n(source.teacher_rank.begin() + a_from, n_actions, teacher_rank.begin() + a_to);
+  if (arrays.ids) {
+    user[to] = source.user[from];
+    std::copy_n(source.history.begin() + static_cast<std::ptrdiff_t>(from) * history_length,
+                history_length, history.begin() + static_cast<std::ptrdiff_t>(to) * history_length);
+    std::copy_n(source.window.begin() + a_from, n_actions, window.begin() + a_to);
+  }
+  if (arrays.teacher) {
+    std::copy_n(source.teacher_score.begin() + a_from, n_actions, teacher_score.begin() + a_to);
+    std::copy_n(source.teacher_rank.begin() + a_from, n_actions, teacher_rank.begin() + a_to);
+  }
 }
 
 void ObservationBatch::prefetch_row(int row) const {
   const std::ptrdiff_t slots = static_cast<std::ptrdiff_t>(row) * n_actions;
-  __builtin_prefetch(history.data() + static_cast<std::ptrdiff_t>(row) * history_length);
-  __builtin_prefetch(window.data() + slots);
   __builtin_prefetch(mask.data() + slots);
-  __builtin_prefetch(teacher_score.data() + slots);
-  __builtin_prefetch(teacher_rank.data() + slots);
   __builtin_prefetch(features.data() + slots * n_features);
+  if (arrays.ids) {
+    __builtin_prefetch(history.data() + static_cast<std::ptrdiff_t>(row) * history_length);
+    __builtin_prefetch(window.data() + slots);
+  }
+  if (arrays.teacher) {
+    __builtin_prefetch(teacher_score.data() + slots);
+    __builtin_prefetch(teacher_rank.data() + slots);
+  }
 }
 
 void ObservationBatch::copy_slot(const ObservationBatch& source, int from, int slot, int to) {
-  user[to] = source.user[from];
   t[to] = source.t[from];
   active[to] = source.active[from];
-  std::copy_n(source.history.begin() + static_cast<std::ptrdiff_t>(from) * history_length,
-              history_length, history.begin() + static_cast<std::ptrdiff_t>(to) * history_length);
   const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(from) * source.n_actions + slot;
-  window[to] = source.window[at];
   mask[to] = source.mask[at];
-  teacher_score[to] = source.teacher_score[at];
-  teacher_rank[to] = source.teacher_rank[at];
+  if (arrays.ids) {
+    user[to] = source.user[from];
+    std::copy_n(source.history.begin() + static_cast<std::ptrdiff_t>(from) * history_length,
+                history_length, history.begin() + static_cast<std::ptrdiff_t>(to) * history_length);
+    window[to] = source.window[at];
+  }
+  if (arrays.teacher) {
+    teacher_score[to] = source.teacher_score[at];
+    teacher_rank[to] = source.teacher_rank[at];
+  }
   std::copy_n(source.features.begin() + at * n_features, n_features,
               features.begin() + static_cast<std::ptrdiff_t>(to) * n_features);
 }

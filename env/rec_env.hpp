@@ -151,19 +151,30 @@ class FeatureView {
   const EnvData* data_;
 };
 
+/// Which of an ObservationBatch's arrays it holds besides t, mask, features
+/// and active. The env's batches hold all of them; a holder whose reader
+/// skips some (the replay of a learner without embeddings) leaves those
+/// empty, and is smaller and quicker to copy for it.
+struct ObservationArrays {
+  bool ids = true;      ///< user, history and window
+  bool teacher = true;  ///< teacher_score and teacher_rank
+};
+
 /// B observations as rows of contiguous arrays (row-major [B, ...]).
 struct ObservationBatch {
   int batch = 0;
   int history_length = 0;
   int n_actions = 0;
   int n_features = 0;
-  std::vector<int32_t> user;          ///< [B]
+  /// The arrays resize() and grow() size; the others stay empty.
+  ObservationArrays arrays;
+  std::vector<int32_t> user;          ///< [B] (held with arrays.ids)
   std::vector<int32_t> t;             ///< [B] position the next action fills
-  std::vector<int32_t> history;       ///< [B, H]
-  std::vector<int32_t> window;        ///< [B, n_actions]
+  std::vector<int32_t> history;       ///< [B, H] (held with arrays.ids)
+  std::vector<int32_t> window;        ///< [B, n_actions] (held with arrays.ids)
   std::vector<int8_t> mask;           ///< [B, n_actions]
-  std::vector<float> teacher_score;   ///< [B, n_actions]
-  std::vector<int32_t> teacher_rank;  ///< [B, n_actions]
+  std::vector<float> teacher_score;   ///< [B, n_actions] (held with arrays.teacher)
+  std::vector<int32_t> teacher_rank;  ///< [B, n_actions] (held with arrays.teacher)
   std::vector<float> features;        ///< [B, n_actions, n_features]
   std::vector<int8_t> active;         ///< [B] 0 once a sequential sub-env has no user left
 
@@ -176,9 +187,11 @@ struct ObservationBatch {
   /// to that many rows never moves them; the kernel is asked to back the
   /// arrays of history and slots with huge pages.
   void reserve(int rows);
-  /// Row `row` as a single Observation (a copy, for tests and RecEnv).
+  /// Row `row` as a single Observation (a copy, for tests and RecEnv); the
+  /// arrays this batch does not hold are left empty.
   Observation row(int row) const;
-  /// Copies row `from` of `source` into row `to`.
+  /// Copies row `from` of `source` into row `to`: each array this batch
+  /// holds, which `source` must hold too.
   void copy_row(const ObservationBatch& source, int from, int to);
   /// The same, leaving row `to`'s features as they were.
   void copy_row_except_features(const ObservationBatch& source, int from, int to);
@@ -186,7 +199,8 @@ struct ObservationBatch {
   /// copy_row() from it.
   void prefetch_row(int row) const;
   /// Copies row `from` of `source` into row `to` of this batch of one slot
-  /// per row, keeping of its window only slot `slot`.
+  /// per row, keeping of its window only slot `slot` (the arrays as
+  /// copy_row()).
   void copy_slot(const ObservationBatch& source, int from, int slot, int to);
 };
 

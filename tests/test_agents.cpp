@@ -10,7 +10,9 @@
 #include <memory>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agents/baselines.hpp"
@@ -362,6 +364,52 @@ TEST_CASE("a replay of acted slots keeps each state's acted slot and the whole n
   CHECK(one_slot.next_observations.window == all_slots.next_observations.window);
   CHECK(one_slot.next_observations.features == all_slots.next_observations.features);
   CHECK(one_slot.rewards == all_slots.rewards);
+}
+
+TEST_CASE("a replay without ids or teacher arrays keeps the rest of each transition",
+          "[agents][replay]") {
+  const PlantedEnv env = planted_env(8);
+  VecSettings vec;
+  vec.batch = 4;
+  VecRecEnv vec_env(env.data, env.settings, vec);
+  const Spaces spaces = vec_env.spaces();
+  ReplayBuffer whole(spaces, /*capacity=*/16, /*seed=*/5, StateSlots::kActed);
+  ReplayBuffer lean(spaces, /*capacity=*/16, /*seed=*/5, StateSlots::kActed,
+                    ObservationArrays{/*ids=*/false, /*teacher=*/false});
+  std::vector<int32_t> actions = {3, 2, 1, 0};
+  ObservationBatch before = vec_env.reset(9);
+  for (int step = 0; step < 3; ++step) {
+    const StepBatch& result = vec_env.step(actions.data());
+    const Transitions transitions{&before, actions.data(), &result, &vec_env.observations(),
+                                  &vec_env.final_observations()};
+    whole.add(transitions);
+    lean.add(transitions);
+    before = vec_env.observations();
+  }
+  ReplaySample full;
+  ReplaySample kept;
+  whole.sample(64, full);
+  lean.sample(64, kept);  // the same seed draws the same transitions
+  REQUIRE(kept.actions == full.actions);
+  CHECK(kept.rewards == full.rewards);
+  CHECK(kept.terminated == full.terminated);
+  for (const auto& [lean_batch, full_batch] :
+       {std::pair{&kept.observations, &full.observations},
+        std::pair{&kept.next_observations, &full.next_observations}}) {
+    CHECK(lean_batch->t == full_batch->t);
+    CHECK(lean_batch->mask == full_batch->mask);
+    CHECK(lean_batch->features == full_batch->features);
+    CHECK(lean_batch->active == full_batch->active);
+    CHECK(lean_batch->user.empty());
+    CHECK(lean_batch->history.empty());
+    CHECK(lean_batch->window.empty());
+    CHECK(lean_batch->teacher_score.empty());
+    CHECK(lean_batch->teacher_rank.empty());
+  }
+  CHECK(torch::equal(bootstrap_flags(kept), bootstrap_flags(full)));
+  CHECK_THROWS_AS(to_tensors(kept, spaces.episode_length, IdTensors::kMake), std::logic_error);
+  const ReplayTensors tensors = to_tensors(kept, spaces.episode_length, IdTensors::kSkip);
+  CHECK_FALSE(tensors.next.teacher_score.defined());
 }
 
 TEST_CASE("DQN learns the planted slot within seconds", "[agents][dqn]") {
