@@ -3,8 +3,9 @@
 // Fixed-capacity experience replay. It stores what the env hands out (ids,
 // masks, the teacher's and the env's per-slot features), never embedding
 // vectors: the agent looks embeddings up in its own (possibly fine-tuned)
-// tables when it learns. With the default 50-slot window and slot features a
-// whole observation is about 2.5 KB.
+// tables when it learns. With trd run's 50-slot window and nine slot features
+// a whole observation is about 2.5 KB; without the arrays the DQN does not
+// read (ObservationArrays) 1.9 KB, nine tenths of it the slot features.
 
 #include <cstdint>
 #include <random>
@@ -49,8 +50,10 @@ class ReplayBuffer {
   void sample(int n, ReplaySample& sample);
   /// Draws the rows of an `n`-transition sample into `rows`.
   void draw(int n, std::vector<int>& rows);
-  /// Copies the transitions at `rows` into `sample`. It only reads the
-  /// buffer, so several may run at once while nothing adds.
+  /// Copies the transitions at `rows` into `sample`, a new one or one this
+  /// buffer filled before (it keeps its shape when the row count is the
+  /// same). It only reads the buffer, so several may run at once while
+  /// nothing adds.
   void gather(const std::vector<int>& rows, ReplaySample& sample) const;
   /// Restarts the sampling stream from `seed`.
   void reseed(uint64_t seed) { engine_.seed(seed); }
