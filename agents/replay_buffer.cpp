@@ -98,7 +98,11 @@ void ReplayBuffer::draw(int n, std::vector<int>& rows) {
 
 void ReplayBuffer::gather(const std::vector<int>& rows, ReplaySample& sample) const {
   const int n = static_cast<int>(rows.size());
-  if (sample.observations.batch != n) resize_sample(sample, n, spaces_, state_slots_, arrays_);
+  const ObservationArrays& held = sample.observations.arrays;
+  if (sample.observations.batch != n || held.ids != arrays_.ids ||
+      held.teacher != arrays_.teacher) {
+    resize_sample(sample, n, spaces_, state_slots_, arrays_);
+  }
   // Each row's reads start a few rows ahead of its copy: the rows lie
   // scattered over the whole buffer, and the copy spent most of its time
   // waiting on each array's first cache miss.

@@ -51,9 +51,8 @@ class ReplayBuffer {
   /// Draws the rows of an `n`-transition sample into `rows`.
   void draw(int n, std::vector<int>& rows);
   /// Copies the transitions at `rows` into `sample`, a new one or one this
-  /// buffer filled before (it keeps its shape when the row count is the
-  /// same). It only reads the buffer, so several may run at once while
-  /// nothing adds.
+  /// buffer filled before. It only reads the buffer, so several may run at
+  /// once while nothing adds.
   void gather(const std::vector<int>& rows, ReplaySample& sample) const;
   /// Restarts the sampling stream from `seed`.
   void reseed(uint64_t seed) { engine_.seed(seed); }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -252,6 +253,8 @@ void ObservationBatch::copy_row(const ObservationBatch& source, int from, int to
 }
 
 void ObservationBatch::copy_row_except_features(const ObservationBatch& source, int from, int to) {
+  assert(source.arrays.ids || !arrays.ids);
+  assert(source.arrays.teacher || !arrays.teacher);
   t[to] = source.t[from];
   active[to] = source.active[from];
   const std::ptrdiff_t a_from = static_cast<std::ptrdiff_t>(from) * n_actions;
@@ -284,6 +287,8 @@ void ObservationBatch::prefetch_row(int row) const {
 }
 
 void ObservationBatch::copy_slot(const ObservationBatch& source, int from, int slot, int to) {
+  assert(source.arrays.ids || !arrays.ids);
+  assert(source.arrays.teacher || !arrays.teacher);
   t[to] = source.t[from];
   active[to] = source.active[from];
   const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(from) * source.n_actions + slot;

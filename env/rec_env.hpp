@@ -178,7 +178,8 @@ struct ObservationBatch {
   std::vector<float> features;        ///< [B, n_actions, n_features]
   std::vector<int8_t> active;         ///< [B] 0 once a sequential sub-env has no user left
 
-  /// B rows with every history entry and window slot empty (pad_item).
+  /// B rows with every history entry and window slot (those it holds)
+  /// empty: pad_item.
   void resize(int batch, int history_length, int n_actions, int32_t pad_item, int n_features);
   /// Grows to `rows` rows (>= batch) of the same shape, keeping the rows it
   /// has; the new ones are empty as resize() leaves them.
@@ -188,7 +189,7 @@ struct ObservationBatch {
   /// arrays of history and slots with huge pages.
   void reserve(int rows);
   /// Row `row` as a single Observation (a copy, for tests and RecEnv); the
-  /// arrays this batch does not hold are left empty.
+  /// arrays this batch does not hold are left empty (and `user` 0).
   Observation row(int row) const;
   /// Copies row `from` of `source` into row `to`: each array this batch
   /// holds, which `source` must hold too.

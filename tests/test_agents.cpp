@@ -366,16 +366,33 @@ TEST_CASE("a replay of acted slots keeps each state's acted slot and the whole n
   CHECK(one_slot.rewards == all_slots.rewards);
 }
 
-TEST_CASE("a replay without ids or teacher arrays keeps the rest of each transition",
+// Each array `lean` holds equals `full`'s; the others are empty.
+void check_held_arrays(const ObservationBatch& lean, const ObservationBatch& full) {
+  const ObservationArrays held = lean.arrays;
+  CHECK(lean.t == full.t);
+  CHECK(lean.mask == full.mask);
+  CHECK(lean.features == full.features);
+  CHECK(lean.active == full.active);
+  CHECK(lean.user == (held.ids ? full.user : std::vector<int32_t>{}));
+  CHECK(lean.history == (held.ids ? full.history : std::vector<int32_t>{}));
+  CHECK(lean.window == (held.ids ? full.window : std::vector<int32_t>{}));
+  CHECK(lean.teacher_score == (held.teacher ? full.teacher_score : std::vector<float>{}));
+  CHECK(lean.teacher_rank == (held.teacher ? full.teacher_rank : std::vector<int32_t>{}));
+}
+
+TEST_CASE("a replay keeps the arrays it is asked for and the rest of each transition",
           "[agents][replay]") {
   const PlantedEnv env = planted_env(8);
   VecSettings vec;
   vec.batch = 4;
   VecRecEnv vec_env(env.data, env.settings, vec);
   const Spaces spaces = vec_env.spaces();
+  const ObservationArrays arrays =
+      GENERATE(ObservationArrays{false, false}, ObservationArrays{true, false},
+               ObservationArrays{false, true}, ObservationArrays{true, true});
+  CAPTURE(arrays.ids, arrays.teacher);
   ReplayBuffer whole(spaces, /*capacity=*/16, /*seed=*/5, StateSlots::kActed);
-  ReplayBuffer lean(spaces, /*capacity=*/16, /*seed=*/5, StateSlots::kActed,
-                    ObservationArrays{/*ids=*/false, /*teacher=*/false});
+  ReplayBuffer lean(spaces, /*capacity=*/16, /*seed=*/5, StateSlots::kActed, arrays);
   std::vector<int32_t> actions = {3, 2, 1, 0};
   ObservationBatch before = vec_env.reset(9);
   for (int step = 0; step < 3; ++step) {
@@ -393,23 +410,20 @@ TEST_CASE("a replay without ids or teacher arrays keeps the rest of each transit
   REQUIRE(kept.actions == full.actions);
   CHECK(kept.rewards == full.rewards);
   CHECK(kept.terminated == full.terminated);
-  for (const auto& [lean_batch, full_batch] :
-       {std::pair{&kept.observations, &full.observations},
-        std::pair{&kept.next_observations, &full.next_observations}}) {
-    CHECK(lean_batch->t == full_batch->t);
-    CHECK(lean_batch->mask == full_batch->mask);
-    CHECK(lean_batch->features == full_batch->features);
-    CHECK(lean_batch->active == full_batch->active);
-    CHECK(lean_batch->user.empty());
-    CHECK(lean_batch->history.empty());
-    CHECK(lean_batch->window.empty());
-    CHECK(lean_batch->teacher_score.empty());
-    CHECK(lean_batch->teacher_rank.empty());
-  }
+  check_held_arrays(kept.observations, full.observations);
+  check_held_arrays(kept.next_observations, full.next_observations);
   CHECK(torch::equal(bootstrap_flags(kept), bootstrap_flags(full)));
-  CHECK_THROWS_AS(to_tensors(kept, spaces.episode_length, IdTensors::kMake), std::logic_error);
+  if (arrays.ids) {
+    CHECK(torch::equal(to_tensors(kept, spaces.episode_length).next.window,
+                       to_tensors(full, spaces.episode_length).next.window));
+  } else {
+    CHECK_THROWS_AS(to_tensors(kept, spaces.episode_length, IdTensors::kMake), std::logic_error);
+  }
   const ReplayTensors tensors = to_tensors(kept, spaces.episode_length, IdTensors::kSkip);
-  CHECK_FALSE(tensors.next.teacher_score.defined());
+  CHECK(tensors.next.teacher_score.defined() == arrays.teacher);
+  // A sample the full replay filled takes the lean one's arrays.
+  lean.sample(64, full);
+  CHECK(full.next_observations.user.size() == (arrays.ids ? 64u : 0u));
 }
 
 TEST_CASE("DQN learns the planted slot within seconds", "[agents][dqn]") {
